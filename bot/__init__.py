@@ -1,0 +1,1 @@
+"""The Mutuals Support Programme hotline: everything that runs beside Rasa."""

@@ -1,0 +1,1 @@
+"""The awards register: CSV import/export, aliases and queries."""

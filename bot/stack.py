@@ -1,0 +1,183 @@
+"""Runs the whole stack in the foreground: Rasa, the action server and our web app.
+
+``make run`` calls ``python -m bot.stack``. Ctrl-C (or SIGTERM) stops every
+process; if one of them dies, the others are stopped too, so a half-running
+stack never lingers.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+STOP_GRACE_SECONDS = 15
+
+
+class StackError(RuntimeError):
+    """The stack cannot start as configured."""
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of the stack and the URL that answers when it is ready."""
+
+    name: str
+    argv: list[str]
+    health_url: str
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Ports, model and secrets for one run, read from the environment."""
+
+    model: Path
+    rasa_port: int
+    actions_port: int
+    web_port: int
+    rasa_token: str
+    cors_origins: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
+        """Reads and checks the settings; raises StackError with a clear message."""
+        env = dict(os.environ if env is None else env)
+        model = ROOT / env.get("RASA_MODEL", "models/current.tar.gz")
+        if not model.exists():
+            raise StackError(f"No trained model at {model}: run `make train` (make run does it).")
+        ports = {}
+        for key, default in (("RASA_PORT", 5005), ("ACTIONS_PORT", 5055), ("WEB_PORT", 8080)):
+            raw = env.get(key, str(default))
+            if not raw.isdigit() or not 0 < int(raw) < 65536:
+                raise StackError(f"{key} must be a port number (1-65535), not {raw!r}")
+            ports[key] = int(raw)
+        if len(set(ports.values())) != len(ports):
+            raise StackError(f"RASA_PORT, ACTIONS_PORT and WEB_PORT must differ: {ports}")
+        # Rasa's HTTP API is only ever on with a token; our app uses it to relay
+        # staff messages. Callers never see it.
+        token = env.get("RASA_TOKEN") or secrets.token_urlsafe(32)
+        web = ports["WEB_PORT"]
+        origins = env.get("CORS_ORIGINS", f"http://localhost:{web},http://127.0.0.1:{web}")
+        cors = tuple(o.strip() for o in origins.split(",") if o.strip())
+        if "*" in cors:
+            raise StackError("CORS_ORIGINS must list the sites' own origins, not '*'")
+        return cls(model, ports["RASA_PORT"], ports["ACTIONS_PORT"], web, token, cors)
+
+
+def services(config: StackConfig) -> list[Service]:
+    """The three processes, in start order."""
+    rasa = [
+        str(BIN / "rasa"), "run", "--model", str(config.model),
+        "--port", str(config.rasa_port), "--credentials", "credentials.yml",
+        "--endpoints", "endpoints.yml", "--enable-api", "--auth-token", config.rasa_token,
+    ]
+    for origin in config.cors_origins:
+        rasa += ["--cors", origin]
+    return [
+        Service(
+            "actions",
+            [str(BIN / "rasa"), "run", "actions", "--port", str(config.actions_port),
+             "--actions", "actions"],
+            f"http://localhost:{config.actions_port}/health",
+        ),
+        Service("rasa", rasa, f"http://localhost:{config.rasa_port}/"),
+        Service(
+            "web",
+            [sys.executable, "-m", "bot", "web", "--port", str(config.web_port)],
+            f"http://localhost:{config.web_port}/health",
+        ),
+    ]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own URL)
+            return 200 <= response.status < 300
+    except OSError:
+        return False
+
+
+def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Asks every process to stop, then kills what is still running."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
+    """Starts the stack and supervises it until Ctrl-C or a process dies."""
+    env = dict(os.environ, RASA_TOKEN=config.rasa_token,
+               RASA_URL=f"http://localhost:{config.rasa_port}")
+    (ROOT / "var").mkdir(exist_ok=True)
+    processes: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for service in services(config):
+            print(f"Starting {service.name}: {' '.join(service.argv[:3])} ...", flush=True)
+            # Own process group: Ctrl-C in the terminal reaches us once, and we stop them in order.
+            processes.append(subprocess.Popen(service.argv, cwd=ROOT, env=env, start_new_session=True))
+        pending = {s.name: s.health_url for s in services(config)}
+        deadline = time.monotonic() + ready_timeout
+        while not stopping:
+            for process, service in zip(processes, services(config)):
+                if process.poll() is not None:
+                    print(f"{service.name} stopped (exit {process.returncode}); stopping the stack.",
+                          file=sys.stderr)
+                    return 1
+            for name, url in list(pending.items()):
+                if _healthy(url):
+                    del pending[name]
+                    if not pending:
+                        print(
+                            "\nThe hotline assistant is running:\n"
+                            f"  web chat and console  http://localhost:{config.web_port}/\n"
+                            f"  Rasa (REST, socket.io, phone)  http://localhost:{config.rasa_port}/\n"
+                            f"  action server  http://localhost:{config.actions_port}/health\n"
+                            "Press Ctrl-C to stop.\n",
+                            flush=True,
+                        )
+            if pending and time.monotonic() > deadline:
+                print(f"Not ready after {ready_timeout:.0f} s: {', '.join(pending)}", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        print("Stopping...", flush=True)
+        return 0
+    finally:
+        stop_all(list(reversed(processes)))
+
+
+def main() -> int:
+    """Entry point for ``python -m bot.stack``."""
+    try:
+        config = StackConfig.from_env()
+    except StackError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    return run(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Builds real rasa_sdk trackers and domains for action tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa_sdk import Tracker
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_domain() -> dict[str, Any]:
+    """The project's domain, as the action server receives it."""
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+def make_tracker(
+    text: str = "",
+    intent: str | None = None,
+    confidence: float = 0.95,
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    active_loop: str | None = None,
+    sender_id: str = "test-user",
+) -> Tracker:
+    """A tracker whose latest message is ``text`` with the given NLU result."""
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence} if intent else {},
+        "entities": entities or [],
+    }
+    all_slots = {slot: None for slot in load_domain().get("slots", {})}
+    all_slots.update(slots or {})
+    return Tracker(
+        sender_id=sender_id,
+        slots=all_slots,
+        latest_message=latest,
+        events=events or [],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {},
+        latest_action_name="action_listen",
+    )
+
+
+def user_event(text: str, intent: str, confidence: float = 0.9) -> dict[str, Any]:
+    """A serialised UserUttered event, as Rasa sends it to the action server."""
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {"intent": {"name": intent, "confidence": confidence}, "text": text},
+    }
+
+
+def bot_event(text: str) -> dict[str, Any]:
+    """A serialised BotUttered event."""
+    return {"event": "bot", "text": text}
