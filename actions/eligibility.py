@@ -1,6 +1,6 @@
 """The eligibility check's rules engine: plain functions over a rules file.
 
-The rules live in ``data/programme/eligibility.yml`` so that programme staff can
+The rules live in ``content/programme/eligibility.yml`` so that programme staff can
 change questions, accepted answers, limits and verdicts without code. This
 module parses that file, reads free-text answers and decides the verdict; the
 Rasa form in :mod:`actions.forms` only wires it to the conversation.
@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "programme" / "eligibility.yml"
+RULES_PATH = Path(__file__).resolve().parent.parent / "content" / "programme" / "eligibility.yml"
 VERDICTS = ("likely_eligible", "not_eligible", "adviser")
 
 # Longest answers worth reading; anything longer is not an answer to a

@@ -1,4 +1,4 @@
-"""The eligibility check: a Rasa form driven by ``data/programme/eligibility.yml``.
+"""The eligibility check: a Rasa form driven by ``content/programme/eligibility.yml``.
 
 The form's questions, accepted answers and verdicts come from the rules file
 (see :mod:`actions.eligibility`); these actions only connect them to Rasa.
