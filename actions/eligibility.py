@@ -24,28 +24,106 @@ VERDICTS = ("likely_eligible", "not_eligible", "adviser")
 MAX_ANSWER_CHARS = 500
 
 YES_WORDS = (
-    "yes", "yeah", "yep", "yup", "aye", "y", "correct", "definitely", "of course", "sure",
-    "absolutely", "certainly", "it does", "we do", "they will", "it will", "we will", "right",
-    "true", "indeed", "ok", "okay",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "aye",
+    "y",
+    "correct",
+    "definitely",
+    "of course",
+    "sure",
+    "absolutely",
+    "certainly",
+    "it does",
+    "we do",
+    "they will",
+    "it will",
+    "we will",
+    "right",
+    "true",
+    "indeed",
+    "ok",
+    "okay",
 )
 NO_WORDS = (
-    "no", "nope", "nah", "n", "not", "don't", "dont", "doesn't", "doesnt", "won't", "wont",
-    "never", "negative", "false", "isn't", "isnt", "aren't", "arent",
+    "no",
+    "nope",
+    "nah",
+    "n",
+    "not",
+    "don't",
+    "dont",
+    "doesn't",
+    "doesnt",
+    "won't",
+    "wont",
+    "never",
+    "negative",
+    "false",
+    "isn't",
+    "isnt",
+    "aren't",
+    "arent",
 )
 UNSURE_WORDS = (
-    "not sure", "unsure", "don't know", "dont know", "do not know", "maybe", "perhaps",
-    "possibly", "not decided", "undecided", "no idea", "dunno", "not yet decided", "tbc",
-    "not settled", "it depends", "depends",
+    "not sure",
+    "unsure",
+    "don't know",
+    "dont know",
+    "do not know",
+    "maybe",
+    "perhaps",
+    "possibly",
+    "not decided",
+    "undecided",
+    "no idea",
+    "dunno",
+    "not yet decided",
+    "tbc",
+    "not settled",
+    "it depends",
+    "depends",
 )
 NUMBER_WORDS = {
-    "zero": 0, "none": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4,
-    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11,
-    "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "zero": 0,
+    "none": 0,
+    "one": 1,
+    "a": 1,
+    "an": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
 }
 LESS_THAN_A_YEAR = (
-    "less than a year", "under a year", "few months", "couple of months", "months",
-    "just started", "not yet", "haven't started", "havent started", "new", "this year",
+    "less than a year",
+    "under a year",
+    "few months",
+    "couple of months",
+    "months",
+    "just started",
+    "not yet",
+    "haven't started",
+    "havent started",
+    "new",
+    "this year",
 )
 
 
@@ -202,16 +280,24 @@ def parse_rules(data: dict[str, Any]) -> Rules:
         if kind not in ("choice", "number"):
             raise RulesError(f"{where}: kind must be 'choice' or 'number'")
         options = tuple(
-            Option(str(o["value"]), str(o["label"]), tuple(str(k).lower() for k in o.get("keywords", [])))
+            Option(
+                str(o["value"]),
+                str(o["label"]),
+                tuple(str(k).lower() for k in o.get("keywords", [])),
+            )
             for o in raw.get("options") or []
         )
         if kind == "choice" and len(options) < 2:
             raise RulesError(f"{where}: a choice question needs at least two options")
         questions.append(
             Question(
-                slot=raw["slot"], kind=kind, ask=str(raw["ask"]), options=options,
+                slot=raw["slot"],
+                kind=kind,
+                ask=str(raw["ask"]),
+                options=options,
                 ask_if=dict(raw.get("ask_if") or {}),
-                minimum=int(raw.get("min", 0)), maximum=int(raw.get("max", 100)),
+                minimum=int(raw.get("min", 0)),
+                maximum=int(raw.get("max", 100)),
             )
         )
     if not questions:
@@ -228,7 +314,10 @@ def parse_rules(data: dict[str, Any]) -> Rules:
     if missing:
         raise RulesError(f"verdict_titles: missing {', '.join(missing)}")
     return Rules(
-        questions=tuple(questions), rules=rules, default=default, titles=titles,
+        questions=tuple(questions),
+        rules=rules,
+        default=default,
+        titles=titles,
         not_understood=str(data.get("not_understood") or "Sorry, I didn't understand that answer."),
     )
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
-from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 
 from actions.eligibility import Question, Rules, answers_from_slots, load_rules, read_answer
 from actions.programme import PROGRAMME_ANSWERS

@@ -56,6 +56,7 @@ def normalise_database_url(url: str, project_root: Path = PROJECT_ROOT) -> str:
 
     Raises:
         ConfigError: If the URL is empty or names an unsupported database.
+
     """
     url = url.strip()
     if not url:
@@ -97,6 +98,7 @@ def sync_database_url(async_url: str) -> str:
 
     Returns:
         The same database with the sync driver (sqlite / psycopg2).
+
     """
     scheme, _, rest = async_url.partition("://")
     return f"{_SYNC_DRIVERS[_SCHEME_ALIASES[scheme]]}://{rest}"
@@ -125,6 +127,7 @@ class Settings:
         awards_csv: Seed CSV of the published awards.
         aliases_file: Extra names for recipients, suppliers, places and sectors.
         lookup_file: Generated NLU lookup tables (never edited by hand).
+
     """
 
     database_url: str
@@ -132,8 +135,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     public_base_url: str = "http://localhost:8080"
-    awards_csv: Path = field(default=PROJECT_ROOT / "data" / "awards" / "awards.csv")
-    aliases_file: Path = field(default=PROJECT_ROOT / "data" / "awards" / "aliases.yml")
+    awards_csv: Path = field(default=PROJECT_ROOT / "content" / "awards" / "awards.csv")
+    aliases_file: Path = field(default=PROJECT_ROOT / "content" / "awards" / "aliases.yml")
     lookup_file: Path = field(default=PROJECT_ROOT / "data" / "nlu" / "awards_lookup.yml")
 
     @property
@@ -165,6 +168,7 @@ class Settings:
 
         Raises:
             ConfigError: If a variable is invalid.
+
         """
         env = os.environ if env is None else env
         raw_url = env.get("DATABASE_URL") or _default_database_url(project_root)
@@ -175,16 +179,16 @@ class Settings:
         base = env.get("PUBLIC_BASE_URL", f"http://localhost:{port}").rstrip("/")
         if not base.startswith(("http://", "https://")):
             raise ConfigError(f"PUBLIC_BASE_URL must start with http:// or https://, got {base!r}.")
-        data = project_root / "data"
+        content = project_root / "content"
         return cls(
             database_url=normalise_database_url(raw_url, project_root),
             project_root=project_root,
             web_host=host,
             web_port=port,
             public_base_url=base,
-            awards_csv=data / "awards" / "awards.csv",
-            aliases_file=data / "awards" / "aliases.yml",
-            lookup_file=data / "nlu" / "awards_lookup.yml",
+            awards_csv=content / "awards" / "awards.csv",
+            aliases_file=content / "awards" / "aliases.yml",
+            lookup_file=project_root / "data" / "nlu" / "awards_lookup.yml",
         )
 
     def with_database(self, database_url: str) -> Settings:
@@ -195,7 +199,6 @@ class Settings:
 
         Returns:
             New settings.
+
         """
-        return replace(
-            self, database_url=normalise_database_url(database_url, self.project_root)
-        )
+        return replace(self, database_url=normalise_database_url(database_url, self.project_root))

@@ -76,17 +76,34 @@ class StackConfig:
 def services(config: StackConfig) -> list[Service]:
     """The three processes, in start order."""
     rasa = [
-        str(BIN / "rasa"), "run", "--model", str(config.model),
-        "--port", str(config.rasa_port), "--credentials", "credentials.yml",
-        "--endpoints", "endpoints.yml", "--enable-api", "--auth-token", config.rasa_token,
+        str(BIN / "rasa"),
+        "run",
+        "--model",
+        str(config.model),
+        "--port",
+        str(config.rasa_port),
+        "--credentials",
+        "credentials.yml",
+        "--endpoints",
+        "endpoints.yml",
+        "--enable-api",
+        "--auth-token",
+        config.rasa_token,
     ]
     for origin in config.cors_origins:
         rasa += ["--cors", origin]
     return [
         Service(
             "actions",
-            [str(BIN / "rasa"), "run", "actions", "--port", str(config.actions_port),
-             "--actions", "actions"],
+            [
+                str(BIN / "rasa"),
+                "run",
+                "actions",
+                "--port",
+                str(config.actions_port),
+                "--actions",
+                "actions",
+            ],
             f"http://localhost:{config.actions_port}/health",
         ),
         Service("rasa", rasa, f"http://localhost:{config.rasa_port}/"),
@@ -122,8 +139,14 @@ def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
 
 def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
     """Starts the stack and supervises it until Ctrl-C or a process dies."""
-    env = dict(os.environ, RASA_TOKEN=config.rasa_token,
-               RASA_URL=f"http://localhost:{config.rasa_port}")
+    env = dict(
+        os.environ,
+        RASA_TOKEN=config.rasa_token,
+        RASA_URL=f"http://localhost:{config.rasa_port}",
+        ACTIONS_PORT=str(config.actions_port),
+        WEB_PORT=str(config.web_port),
+        RASA_TRACKER_DB=os.environ.get("RASA_TRACKER_DB", str(ROOT / "var" / "rasa_tracker.db")),
+    )
     (ROOT / "var").mkdir(exist_ok=True)
     processes: list[subprocess.Popen[bytes]] = []
     stopping = False
@@ -138,14 +161,18 @@ def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
         for service in services(config):
             print(f"Starting {service.name}: {' '.join(service.argv[:3])} ...", flush=True)
             # Own process group: Ctrl-C in the terminal reaches us once, and we stop them in order.
-            processes.append(subprocess.Popen(service.argv, cwd=ROOT, env=env, start_new_session=True))
+            processes.append(
+                subprocess.Popen(service.argv, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 (our argv)
+            )
         pending = {s.name: s.health_url for s in services(config)}
         deadline = time.monotonic() + ready_timeout
         while not stopping:
-            for process, service in zip(processes, services(config)):
+            for process, service in zip(processes, services(config), strict=False):
                 if process.poll() is not None:
-                    print(f"{service.name} stopped (exit {process.returncode}); stopping the stack.",
-                          file=sys.stderr)
+                    print(
+                        f"{service.name} stopped (exit {process.returncode}); stopping the stack.",
+                        file=sys.stderr,
+                    )
                     return 1
             for name, url in list(pending.items()):
                 if _healthy(url):
@@ -160,7 +187,9 @@ def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
                             flush=True,
                         )
             if pending and time.monotonic() > deadline:
-                print(f"Not ready after {ready_timeout:.0f} s: {', '.join(pending)}", file=sys.stderr)
+                print(
+                    f"Not ready after {ready_timeout:.0f} s: {', '.join(pending)}", file=sys.stderr
+                )
                 return 1
             time.sleep(0.5)
         print("Stopping...", flush=True)

@@ -32,7 +32,11 @@ async def test_first_fallback_asks_to_rephrase() -> None:
 
 async def test_second_fallback_offers_a_person_and_the_hotline() -> None:
     dispatcher = CollectingDispatcher()
-    events = [user_event("blorp", "nlu_fallback"), bot_event("?"), user_event("glorp", "nlu_fallback")]
+    events = [
+        user_event("blorp", "nlu_fallback"),
+        bot_event("?"),
+        user_event("glorp", "nlu_fallback"),
+    ]
     await ActionHandleFallback().run(dispatcher, make_tracker(events=events), load_domain())
     assert [m["response"] for m in dispatcher.messages] == ["utter_offer_person"]
     offer = load_domain()["responses"]["utter_offer_person"][0]

@@ -82,7 +82,15 @@ def test_england_by_place_name() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "🙂🙂🙂", "<script>alert(1)</script>", "¿Cómo estás?", "x" * 20_000, "maybe yes no"],
+    [
+        "",
+        "   ",
+        "🙂🙂🙂",
+        "<script>alert(1)</script>",
+        "¿Cómo estás?",
+        "x" * 20_000,
+        "maybe yes no",
+    ],
 )
 def test_unreadable_answers_give_none(text: str) -> None:
     for question in (APPLICANT, YES_NO, YEARS):
@@ -91,8 +99,16 @@ def test_unreadable_answers_give_none(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "years"),
-    [("3", 3), ("three years", 3), ("about 2 and a half years", 2), ("since 2021", 5),
-     ("less than a year", 0), ("a few months", 0), ("one year", 1), ("twelve", 12)],
+    [
+        ("3", 3),
+        ("three years", 3),
+        ("about 2 and a half years", 2),
+        ("since 2021", 5),
+        ("less than a year", 0),
+        ("a few months", 0),
+        ("one year", 1),
+        ("twelve", 12),
+    ],
 )
 def test_years(text: str, years: int) -> None:
     assert read_years(text, today=dt.date(2026, 11, 30)) == years
@@ -128,7 +144,10 @@ def test_verdicts(changes: dict[str, str], verdict: str, words: str) -> None:
 
 def test_questions_asked_depend_on_answers() -> None:
     assert RULES.pending_slots({}) == [
-        "elig_applicant", "elig_public_services", "elig_employee_control", "elig_england",
+        "elig_applicant",
+        "elig_public_services",
+        "elig_employee_control",
+        "elig_england",
     ]
     assert "elig_trading_years" in RULES.pending_slots({"elig_applicant": "spun_out"})
     # A stopping rule ends the check at once.

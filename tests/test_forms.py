@@ -21,8 +21,13 @@ DOMAIN = load_domain()
 FORM = "eligibility_form"
 
 
-async def answer(slot: str, text: str, intent: str = "inform", confidence: float = 0.5,
-                 earlier: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def answer(
+    slot: str,
+    text: str,
+    intent: str = "inform",
+    confidence: float = 0.5,
+    earlier: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Runs the validation action on ``text`` as the answer to ``slot``.
 
     Rasa fills the slot from the text (a ``from_text`` mapping) before it calls
@@ -56,28 +61,40 @@ async def test_a_disqualifying_answer_ends_the_check_at_once() -> None:
 
 
 async def test_the_last_answer_completes_the_form() -> None:
-    earlier = {"elig_applicant": "public_sector_team", "elig_public_services": "yes",
-               "elig_employee_control": "yes"}
+    earlier = {
+        "elig_applicant": "public_sector_team",
+        "elig_public_services": "yes",
+        "elig_employee_control": "yes",
+    }
     slots, _ = await answer("elig_england", "yes, Manchester, England", earlier=earlier)
     assert slots == {"elig_england": "yes", "requested_slot": None}
 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "🙂", "<b>hi</b><script>alert('x')</script>", "Je ne sais pas", "a" * 10_000,
-     "'; DROP TABLE awards; --"],
+    [
+        "",
+        "🙂",
+        "<b>hi</b><script>alert('x')</script>",
+        "Je ne sais pas",
+        "a" * 10_000,
+        "'; DROP TABLE awards; --",
+    ],
     ids=["empty", "emoji", "html", "french", "very-long", "sql"],
 )
 async def test_bad_answers_get_a_clear_reply_and_the_question_again(text: str) -> None:
-    slots, messages = await answer("elig_public_services", text,
-                                   earlier={"elig_applicant": "public_sector_team"})
+    slots, messages = await answer(
+        "elig_public_services", text, earlier={"elig_applicant": "public_sector_team"}
+    )
     assert slots["elig_public_services"] is None
     assert slots["requested_slot"] == "elig_public_services"
     assert messages[0]["text"].startswith("Sorry, I didn't understand")
 
 
 async def test_a_programme_question_mid_check_is_answered() -> None:
-    slots, messages = await answer("elig_applicant", "what is a mutual?", "ask_what_is_mutual", 0.97)
+    slots, messages = await answer(
+        "elig_applicant", "what is a mutual?", "ask_what_is_mutual", 0.97
+    )
     assert slots["elig_applicant"] is None
     assert messages[0]["response"] == "utter_what_is_mutual"
 
@@ -97,17 +114,32 @@ async def test_questions_come_from_the_rules_file_with_buttons() -> None:
 @pytest.mark.parametrize(
     ("answers", "verdict", "start"),
     [
-        ({"elig_applicant": "public_sector_team", "elig_public_services": "yes",
-          "elig_employee_control": "yes", "elig_england": "yes"}, "likely_eligible",
-         "You're likely to be eligible."),
+        (
+            {
+                "elig_applicant": "public_sector_team",
+                "elig_public_services": "yes",
+                "elig_employee_control": "yes",
+                "elig_england": "yes",
+            },
+            "likely_eligible",
+            "You're likely to be eligible.",
+        ),
         ({"elig_applicant": "other"}, "not_eligible", "You're unlikely to be eligible."),
-        ({"elig_applicant": "public_sector_team", "elig_public_services": "yes",
-          "elig_employee_control": "unsure", "elig_england": "yes"}, "adviser",
-         "It's best to talk to an adviser."),
+        (
+            {
+                "elig_applicant": "public_sector_team",
+                "elig_public_services": "yes",
+                "elig_employee_control": "unsure",
+                "elig_england": "yes",
+            },
+            "adviser",
+            "It's best to talk to an adviser.",
+        ),
     ],
 )
-async def test_verdict_with_reason_and_next_step(answers: dict[str, str], verdict: str,
-                                                 start: str) -> None:
+async def test_verdict_with_reason_and_next_step(
+    answers: dict[str, str], verdict: str, start: str
+) -> None:
     dispatcher = CollectingDispatcher()
     events = await ActionEligibilityVerdict().run(dispatcher, make_tracker(slots=answers), DOMAIN)
     assert events == [SlotSet("elig_verdict", verdict)]
@@ -119,7 +151,11 @@ async def test_verdict_with_reason_and_next_step(answers: dict[str, str], verdic
 async def test_reset_clears_every_answer() -> None:
     events = await ActionResetEligibility().run(CollectingDispatcher(), make_tracker(), DOMAIN)
     assert {e["name"] for e in events} == {
-        "elig_applicant", "elig_public_services", "elig_employee_control",
-        "elig_trading_years", "elig_england", "elig_verdict",
+        "elig_applicant",
+        "elig_public_services",
+        "elig_employee_control",
+        "elig_trading_years",
+        "elig_england",
+        "elig_verdict",
     }
     assert all(e["value"] is None for e in events)

@@ -4,7 +4,7 @@ Derived aliases come from the names themselves: "3BM (Three Borough Mutual)"
 is also "3BM" and "Three Borough Mutual"; "Spiral Health CIC" is also
 "Spiral Health"; "Bates Wells & Braithwaite" is also "Bates Wells and
 Braithwaite". Names people use that cannot be derived ("the Co-op") live in
-data/awards/aliases.yml, which staff can edit.
+content/awards/aliases.yml, which staff can edit.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ class AliasEntry:
         alias: The other name.
         canonical: The register's name it stands for.
         origin: "derived" or "file".
+
     """
 
     kind: str
@@ -89,6 +90,7 @@ def clean_name(value: str) -> str:
 
     Returns:
         The cleaned name.
+
     """
     return " ".join(unicodedata.normalize("NFC", value).split())
 
@@ -101,6 +103,7 @@ def derive_aliases(name: str) -> list[str]:
 
     Returns:
         Aliases in a stable order, without the name itself or duplicates.
+
     """
     found: list[str] = []
 
@@ -146,6 +149,7 @@ def derive_place(public_body: str) -> str:
 
     Returns:
         The place, or the whole name when nothing generic can be removed.
+
     """
     name = _BODY_PREFIX.sub("", clean_name(public_body))
     words = name.split()
@@ -172,6 +176,7 @@ def parse_alias_file(text: str) -> dict[str, dict[str, str]]:
 
     Raises:
         AliasFileError: If the YAML is invalid or has unknown kinds or non-text names.
+
     """
     try:
         data: Any = yaml.safe_load(text) or {}
@@ -213,6 +218,7 @@ def build_aliases(
 
     Returns:
         The sorted alias entries and a list of warnings.
+
     """
     # Keyed without case so a file alias repeating a derived one is not stored twice.
     entries: dict[tuple[str, str, str], AliasEntry] = {}

@@ -28,6 +28,7 @@ def alembic_config(settings: Settings) -> Config:
 
     Returns:
         The Alembic configuration.
+
     """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -41,6 +42,7 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
     Args:
         settings: Application settings.
         revision: Target revision.
+
     """
     if settings.is_sqlite:
         # Alembic's sync engine needs the folder too (the async engine makes it otherwise).
@@ -54,5 +56,6 @@ def downgrade(settings: Settings, revision: str = "base") -> None:
     Args:
         settings: Application settings.
         revision: Target revision ("base" drops everything).
+
     """
     command.downgrade(alembic_config(settings), revision)

@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
 from bot.awards.vocabulary import DATE_PRECISIONS, NAME_KINDS, SME_FLAGS, STAGES
 
@@ -41,7 +41,16 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
-Base = declarative_base(metadata=metadata)
+mapper_registry = registry(metadata=metadata)
+
+
+class Base(metaclass=DeclarativeMeta):
+    """Declarative base (the SQLAlchemy 1.4 form that type checkers understand)."""
+
+    __abstract__ = True
+    registry = mapper_registry
+    metadata = mapper_registry.metadata
+    __init__ = mapper_registry.constructor
 
 NAME_LENGTH = 200
 
@@ -103,7 +112,9 @@ class Award(Base):
 
     __tablename__ = "awards"
     __table_args__ = (
-        UniqueConstraint("recipient_id", "public_body_id", "announced_on", name="uq_awards_natural"),
+        UniqueConstraint(
+            "recipient_id", "public_body_id", "announced_on", name="uq_awards_natural"
+        ),
         CheckConstraint("amount_pence > 0", name="amount_positive"),
         CheckConstraint(_in_list("stage", STAGES), name="stage"),
         CheckConstraint(_in_list("sme_supplier", SME_FLAGS), name="sme_supplier"),
@@ -157,7 +168,7 @@ class Alias(Base):
     """Another name for a recipient, supplier, place, sector or region.
 
     Derived at import ("3BM (Three Borough Mutual)" gives "3BM" and "Three
-    Borough Mutual") or taken from data/awards/aliases.yml. Used for fuzzy
+    Borough Mutual") or taken from content/awards/aliases.yml. Used for fuzzy
     look-ups and for the generated NLU synonyms.
     """
 

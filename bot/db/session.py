@@ -39,6 +39,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
 
     Returns:
         A new engine; the caller disposes it (`await engine.dispose()`).
+
     """
     if settings.is_sqlite:
         path = settings.database_url.split(":///", 1)[1]
@@ -60,5 +61,6 @@ def create_sessionmaker(engine: AsyncEngine) -> sessionmaker:
 
     Returns:
         `sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)`.
+
     """
     return sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, future=True)

@@ -28,7 +28,7 @@ _RELEASE = (
 )
 _AS_OF = dt.date(2013, 2, 15)
 
-# The programme's own figures (data/programme/facts.md). They are facts with a
+# The programme's own figures (content/programme/facts.md). They are facts with a
 # source, not counts of the register, which is incomplete.
 PROGRAMME_FIGURES = [
     {

@@ -1,0 +1,114 @@
+"""The aiohttp application: factory, database lifecycle, health check.
+
+In the style of aiohttp's "polls" demo: `create_app(settings)` builds the
+application, a `cleanup_ctx` creates the database engine on start-up and
+disposes of it on shutdown, and typed `web.AppKey`s (aiohttp >= 3.9) hold
+shared objects. Each request that needs the database opens one session
+(`request_session`). Feature routes live in their own modules and register
+themselves here (`bot.web.awards.setup_routes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import sessionmaker
+
+from bot.awards.formatting import format_gbp
+from bot.config import Settings
+from bot.db.session import create_engine, create_sessionmaker
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONMAKER = web.AppKey("sessionmaker", sessionmaker)
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Create the engine at start-up and dispose of it at shutdown.
+
+    Args:
+        app: The application.
+
+    Yields:
+        While the application runs.
+
+    """
+    engine = create_engine(app[SETTINGS])
+    app[ENGINE] = engine
+    app[SESSIONMAKER] = create_sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def request_session(request: web.Request) -> AsyncIterator[AsyncSession]:
+    """Open the request's database session (closed when the handler is done).
+
+    Args:
+        request: The current request.
+
+    Yields:
+        A session.
+
+    """
+    async with request.app[SESSIONMAKER]() as session:
+        yield session
+
+
+async def health(request: web.Request) -> web.Response:
+    """Report liveness and whether the database answers.
+
+    Args:
+        request: The request.
+
+    Returns:
+        200 `{"status": "ok", "database": "ok"}`, or 503 when the database is down.
+
+    """
+    try:
+        async with request_session(request) as session:
+            await session.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError):
+        return web.json_response({"status": "error", "database": "unavailable"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """Build the web application.
+
+    Args:
+        settings: Application settings (read from the environment when omitted).
+
+    Returns:
+        The application, ready for `web.run_app` or `aiohttp_client`.
+
+    """
+    from bot.web import awards  # routes import this module's keys
+
+    settings = settings or Settings.from_env()
+    app = web.Application()
+    app[SETTINGS] = settings
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(("html", "xml"), default=True),
+        filters={"gbp": format_gbp},
+    )
+    app.cleanup_ctx.append(database_ctx)
+    app.router.add_get("/health", health, name="health")
+    awards.setup_routes(app)
+    if STATIC_DIR.is_dir():
+        app.router.add_static("/static/", STATIC_DIR, name="static")
+    return app
