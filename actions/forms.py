@@ -1,12 +1,14 @@
-"""The eligibility check: a Rasa form driven by ``content/programme/eligibility.yml``.
+"""The bot's forms: the eligibility check, the handoff reason and the callback request.
 
-The form's questions, accepted answers and verdicts come from the rules file
-(see :mod:`actions.eligibility`); these actions only connect them to Rasa.
+The eligibility check's questions, accepted answers and verdicts come from
+``content/programme/eligibility.yml`` (see :mod:`actions.eligibility`); these
+actions only connect them to Rasa.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -15,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
 from actions.eligibility import Question, Rules, answers_from_slots, load_rules, read_answer
+from actions.phone import normalise_uk_phone
 from actions.programme import PROGRAMME_ANSWERS
 
 FORM_NAME = "eligibility_form"
@@ -197,3 +200,75 @@ class ActionResetEligibility(Action):
         """Clears every answer slot and the verdict."""
         rules = await current_rules()
         return [SlotSet(slot, None) for slot in [*rules.slots, VERDICT_SLOT]]
+
+
+# --- handing over to a person ------------------------------------------------
+
+SKIP_WORDS = re.compile(r"^\s*(skip|no|nope|rather not|prefer not to say|n/?a|none|-)\W*$", re.I)
+MAX_REASON_CHARS = 500
+
+
+def clean_text(value: Any, limit: int) -> str:
+    """Collapses white space and trims a free-text answer to ``limit`` characters."""
+    text = re.sub(r"\s+", " ", str(value or "")).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class ValidateHandoffForm(FormValidationAction):
+    """Reads the caller's reason for wanting a person (which they may skip)."""
+
+    def name(self) -> str:
+        """Returns the action's name."""
+        return "validate_handoff_form"
+
+    async def validate_handoff_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Keeps the reason as typed (shown to staff as text), or "" when skipped."""
+        if SKIP_WORDS.match(str(value or "")):
+            return {"handoff_reason": ""}
+        reason = clean_text(value, MAX_REASON_CHARS)
+        if not reason:
+            dispatcher.utter_message(text='Please say in a sentence what you need, or "skip".')
+            return {"handoff_reason": None}
+        return {"handoff_reason": reason}
+
+
+class ValidateCallbackForm(FormValidationAction):
+    """Reads the callback request: a name, a UK phone number and a time."""
+
+    def name(self) -> str:
+        """Returns the action's name."""
+        return "validate_callback_form"
+
+    async def validate_callback_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Accepts a name of up to 80 characters with at least one letter and no digits."""
+        name = clean_text(value, 200)
+        if not name or len(name) > 80 or not re.search(r"[^\W\d_]", name) or re.search(r"\d", name):
+            dispatcher.utter_message(text="Sorry, I need a name of up to 80 letters.")
+            return {"callback_name": None}
+        return {"callback_name": name}
+
+    async def validate_callback_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Accepts UK numbers only, stored in national form."""
+        number = normalise_uk_phone(str(value or ""))
+        if number is None:
+            dispatcher.utter_message(
+                text="That doesn't look like a UK phone number. Please give a mobile or "
+                "landline number, for example one starting 07 or 01."
+            )
+            return {"callback_phone": None}
+        return {"callback_phone": number}
+
+    async def validate_callback_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Accepts any short description of a time."""
+        when = clean_text(value, 200)
+        if not when:
+            return {"callback_time": None}
+        return {"callback_time": when}

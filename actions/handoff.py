@@ -1,0 +1,342 @@
+"""Handing a caller over to a person, and the conversation while a person has it.
+
+The web app keeps the tickets; these actions reach it through its internal API
+(:mod:`actions.hotline_api`, contract in docs/handoff.md). While
+``handoff_active`` is true, rules send every caller message to
+``action_relay_to_agent``, so the bot stays silent and the tracker still holds
+the whole conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.hotline_api import HotlineApi, HotlineUnavailable
+from actions.phone import format_uk_phone
+from actions.summary import one_line, summarise
+
+logger = logging.getLogger(__name__)
+
+HOTLINE = "0845 5390543"
+# Channels that cannot push a message to the caller later: an adviser's reply
+# would never arrive, so callers there are offered a callback instead.
+NO_PUSH_CHANNELS = frozenset({"rest", "cmdline", ""})
+VOICE_CHANNELS = frozenset({"twilio_voice"})
+AVAILABILITY_SLOT = "handoff_availability"
+UNAVAILABLE_TEXT = (
+    f"Sorry, I can't reach the hotline team from here just now. Please call {HOTLINE}."
+)
+
+
+def channel_of(tracker: Tracker) -> str:
+    """Returns the name of the channel the caller is using."""
+    return tracker.get_latest_input_channel() or ""
+
+
+def minutes(seconds: float | int | None) -> str:
+    """Reads a wait in seconds as words: "about 5 minutes", "less than a minute"."""
+    if not seconds or seconds < 60:
+        return "less than a minute"
+    whole = round(seconds / 60)
+    return f"about {whole} minute{'s' if whole != 1 else ''}"
+
+
+def queue_message(position: int, wait_seconds: float | int | None) -> str:
+    """Tells the caller their place in the queue and the expected wait."""
+    place = "next in the queue" if position <= 1 else f"number {position} in the queue"
+    return (
+        f"Thanks. You're {place}; the expected wait is {minutes(wait_seconds)}. "
+        "An adviser will reply here, and I'll tell you if your place changes. "
+        'You can say "never mind" to leave the queue.'
+    )
+
+
+def closed_message(availability: dict[str, Any]) -> str:
+    """Explains why no adviser can take the conversation now."""
+    if availability.get("reason") == "queue_full":
+        return "All our advisers are busy and the queue is full just now."
+    hours = availability.get("hours")
+    opening = f" The line is staffed {hours}." if hours else ""
+    return f"The hotline isn't staffed at the moment.{opening}"
+
+
+def ticket_payload(tracker: Tracker, reason: str, priority: str) -> dict[str, Any]:
+    """Builds the ticket request: who, why, how urgent and what the bot learned."""
+    summary = summarise(tracker.events, tracker.slots)
+    summary["line"] = one_line(summary)
+    return {
+        "conversation_id": tracker.sender_id,
+        "channel": channel_of(tracker),
+        "reason": reason,
+        "priority": priority,
+        "summary": summary,
+    }
+
+
+def dial_message() -> dict[str, Any] | None:
+    """The custom payload that makes the phone channel transfer the call (docs/handoff.md)."""
+    number = os.environ.get("HOTLINE_STAFF_NUMBER")
+    return {"twilio_voice": {"dial": number}} if number else None
+
+
+async def open_ticket(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, priority: str
+) -> list[EventType]:
+    """Opens (or finds) the caller's ticket and tells them where they stand."""
+    api = HotlineApi.from_env()
+    try:
+        status, body = await api.request(
+            "POST", "/internal/handoffs", ticket_payload(tracker, reason, priority)
+        )
+    except HotlineUnavailable as error:
+        logger.warning("handoff request failed: %s", error)
+        dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+        return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
+    if status not in (200, 201):
+        dispatcher.utter_message(text=closed_message(body))
+        dispatcher.utter_message(response="utter_callback_offer")
+        return [SlotSet(AVAILABILITY_SLOT, "closed")]
+    if channel_of(tracker) in VOICE_CHANNELS and dial_message():
+        dispatcher.utter_message(
+            text="Putting you through to a hotline adviser now.", json_message=dial_message()
+        )
+    else:
+        dispatcher.utter_message(
+            text=queue_message(int(body.get("position") or 1), body.get("expected_wait_seconds"))
+        )
+    return [
+        SlotSet("handoff_active", True),
+        SlotSet("handoff_state", str(body.get("status") or "queued")),
+        SlotSet("handoff_priority", priority),
+    ]
+
+
+async def availability() -> dict[str, Any] | None:
+    """Asks the web app whether an adviser can take a conversation now (None: unreachable)."""
+    try:
+        _, body = await HotlineApi.from_env().request("GET", "/internal/availability")
+    except HotlineUnavailable as error:
+        logger.warning("availability check failed: %s", error)
+        return None
+    return body
+
+
+class ActionHandoffOffer(Action):
+    """Decides how a caller who asked for a person can reach one."""
+
+    def name(self) -> str:
+        """Returns the action's name."""
+        return "action_handoff_offer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Sets ``handoff_availability``; rules then ask for a reason or offer a callback."""
+        if tracker.get_slot("handoff_active"):
+            dispatcher.utter_message(text="You're already in the queue for an adviser.")
+            return [SlotSet(AVAILABILITY_SLOT, "busy")]
+        if channel_of(tracker) in NO_PUSH_CHANNELS:
+            dispatcher.utter_message(
+                text="This chat can't show an adviser's replies as they arrive, "
+                "so I can't hand you over here."
+            )
+            return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
+        status = await availability()
+        if status is None:
+            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+            return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
+        if not status.get("accepting"):
+            dispatcher.utter_message(text=closed_message(status))
+            closed = "busy" if status.get("reason") == "queue_full" else "closed"
+            return [SlotSet(AVAILABILITY_SLOT, closed)]
+        return [SlotSet(AVAILABILITY_SLOT, "staffed"), SlotSet("handoff_reason", None)]
+
+
+class ActionHandoffRequest(Action):
+    """Queues the caller once they have given (or skipped) a reason."""
+
+    def name(self) -> str:
+        """Returns the action's name."""
+        return "action_handoff_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Opens the ticket with priority normal."""
+        reason = tracker.get_slot("handoff_reason") or ""
+        return await open_ticket(dispatcher, tracker, reason, "normal")
+
+
+class ActionHandoffUrgent(Action):
+    """Hands over at once, first in the queue, for complaints and signs of distress."""
+
+    def name(self) -> str:
+        """Returns the action's name."""
+        return "action_handoff_urgent"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Opens an urgent ticket with the caller's own words as the reason."""
+        if tracker.get_slot("handoff_active"):
+            return []
+        if channel_of(tracker) in NO_PUSH_CHANNELS:
+            dispatcher.utter_message(
+                text=f"Please call the hotline on {HOTLINE} to speak to a person."
+            )
+            return []
+        reason = (tracker.latest_message.get("text") or "")[:500]
+        return await open_ticket(dispatcher, tracker, reason, "urgent")
+
+
+def is_leaving_queue(tracker: Tracker) -> bool:
+    """Tells whether a queued caller is asking to leave the queue."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    text = (tracker.latest_message.get("text") or "").lower()
+    return tracker.get_slot("handoff_state") == "queued" and (
+        intent == "stop"
+        or re.search(r"\b(never ?mind|nevermind|leave the queue)\b", text) is not None
+    )
+
+
+class ActionRelayToAgent(Action):
+    """Passes a caller's message to the adviser; the bot itself says nothing."""
+
+    def name(self) -> str:
+        """Returns the action's name."""
+        return "action_relay_to_agent"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Relays the message, or takes the caller out of the queue if they ask."""
+        api = HotlineApi.from_env()
+        path = f"/internal/handoffs/{tracker.sender_id}"
+        try:
+            if is_leaving_queue(tracker):
+                await api.request("POST", f"{path}/cancel")
+                dispatcher.utter_message(
+                    text="OK, you've left the queue. What would you like to do next?"
+                )
+                return end_of_handoff()
+            status, _ = await api.request(
+                "POST",
+                f"{path}/messages",
+                {
+                    "text": tracker.latest_message.get("text") or "",
+                    "message_id": tracker.latest_message.get("message_id"),
+                },
+            )
+        except HotlineUnavailable as error:
+            logger.warning("relay failed: %s", error)
+            dispatcher.utter_message(
+                text=f"Sorry, your message didn't reach the adviser. Please try again "
+                f"or call {HOTLINE}."
+            )
+            return []
+        if status == 404:
+            # The ticket was closed meanwhile: the bot takes the conversation back.
+            dispatcher.utter_message(
+                text="Your conversation with the adviser has ended. How can I help?"
+            )
+            return end_of_handoff()
+        return []
+
+
+def end_of_handoff() -> list[EventType]:
+    """Events that give the conversation back to the bot."""
+    return [
+        SlotSet("handoff_active", False),
+        SlotSet("handoff_state", None),
+        SlotSet(AVAILABILITY_SLOT, None),
+    ]
+
+
+class ActionCallbackRequest(Action):
+    """Books the callback the caller asked for."""
+
+    def name(self) -> str:
+        """Returns the action's name."""
+        return "action_callback_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Sends the request to the web app and confirms it to the caller."""
+        name = tracker.get_slot("callback_name") or ""
+        phone = tracker.get_slot("callback_phone") or ""
+        when = tracker.get_slot("callback_time") or "any time"
+        payload = {
+            "conversation_id": tracker.sender_id,
+            "name": name,
+            "phone": phone,
+            "preferred_time": when,
+            "reason": tracker.get_slot("handoff_reason") or "",
+        }
+        clear = [SlotSet(s, None) for s in ("callback_name", "callback_phone", "callback_time")]
+        try:
+            status, _ = await HotlineApi.from_env().request("POST", "/internal/callbacks", payload)
+        except HotlineUnavailable as error:
+            logger.warning("callback request failed: %s", error)
+            status = 503
+        if status not in (200, 201):
+            dispatcher.utter_message(
+                text=f"Sorry, I couldn't book the callback. Please call {HOTLINE}."
+            )
+            return clear
+        dispatcher.utter_message(
+            text=f"Thanks, {name}. An adviser will call you on {format_uk_phone(phone)} "
+            f"({when}). If it's urgent, call {HOTLINE}."
+        )
+        return clear
+
+
+def rating_from(tracker: Tracker) -> int | None:
+    """Reads a 1-5 rating from the entity or the message text."""
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+    candidates = [
+        str(e.get("value"))
+        for e in tracker.latest_message.get("entities") or []
+        if e.get("entity") == "rating"
+    ]
+    candidates.append(tracker.latest_message.get("text") or "")
+    for candidate in candidates:
+        match = re.search(r"\b([1-5]|one|two|three|four|five)\b", candidate.lower())
+        if match:
+            value = match.group(1)
+            return words.get(value) or int(value)
+    return None
+
+
+class ActionRecordFeedback(Action):
+    """Stores the caller's answer to the satisfaction question."""
+
+    def name(self) -> str:
+        """Returns the action's name."""
+        return "action_record_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Records a 1-5 rating if one was asked for; otherwise asks to rephrase."""
+        rating = rating_from(tracker)
+        if not tracker.get_slot("feedback_pending") or rating is None:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        try:
+            await HotlineApi.from_env().request(
+                "POST",
+                "/internal/feedback",
+                {"conversation_id": tracker.sender_id, "rating": rating},
+            )
+        except HotlineUnavailable as error:
+            logger.warning("feedback not stored: %s", error)
+        dispatcher.utter_message(text="Thank you for your feedback. Is there anything else?")
+        return [SlotSet("feedback_pending", False), SlotSet("rating", None)]

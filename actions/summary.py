@@ -1,0 +1,92 @@
+"""The bot's summary of a conversation, for the adviser who takes it over."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Short labels for what the caller asked about; small talk is left out.
+TOPICS: dict[str, str] = {
+    "ask_programme_overview": "the programme",
+    "ask_support_type": "cash or support",
+    "ask_support_covers": "what support covers",
+    "ask_knowledge_database": "the knowledge database",
+    "ask_programme_figures": "programme figures",
+    "ask_priority_sectors": "priority sectors",
+    "ask_mis": "the Mutual Information Service",
+    "ask_hotline_number": "the hotline number",
+    "ask_still_running": "whether it is still running",
+    "ask_what_is_mutual": "what a mutual is",
+    "ask_legal_forms": "legal forms",
+    "ask_how_to_apply": "how to apply",
+    "ask_who_decides": "who decides",
+    "check_eligibility": "eligibility",
+    "ask_award": "awards",
+    "ask_award_totals": "award totals",
+    "ask_award_source": "sources",
+    "complain": "a complaint",
+    "distress": "signs of distress",
+    "request_callback": "a callback",
+}
+VERDICTS = {
+    "likely_eligible": "likely eligible",
+    "not_eligible": "unlikely to be eligible",
+    "adviser": "referred to an adviser",
+}
+AWARD_ENTITIES = ("recipient", "place", "region", "sector", "supplier")
+ELIGIBILITY_SLOTS = (
+    "elig_applicant",
+    "elig_public_services",
+    "elig_employee_control",
+    "elig_trading_years",
+    "elig_england",
+)
+
+
+def _user_turns(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("event") == "user"]
+
+
+def summarise(events: list[dict[str, Any]], slots: dict[str, Any]) -> dict[str, Any]:
+    """Builds the structured summary: topics, eligibility, organisation, award look-ups."""
+    topics: list[str] = []
+    lookups: list[str] = []
+    for turn in _user_turns(events):
+        parse = turn.get("parse_data") or {}
+        intent = (parse.get("intent") or {}).get("name")
+        label = TOPICS.get(intent or "")
+        if label and label not in topics:
+            topics.append(label)
+        if intent == "ask_award":
+            names = [
+                str(e.get("value"))
+                for e in parse.get("entities") or []
+                if e.get("entity") in AWARD_ENTITIES
+            ]
+            lookup = ", ".join(names) or (turn.get("text") or "")[:80]
+            if lookup and lookup not in lookups:
+                lookups.append(lookup)
+    eligibility = {s: slots.get(s) for s in ELIGIBILITY_SLOTS if slots.get(s) is not None}
+    verdict = slots.get("elig_verdict")
+    organisation = next((slots.get(s) for s in ("recipient", "place") if slots.get(s)), None)
+    return {
+        "topics": topics,
+        "eligibility": eligibility,
+        "eligibility_verdict": verdict,
+        "organisation": organisation,
+        "award_lookups": lookups,
+    }
+
+
+def one_line(summary: dict[str, Any]) -> str:
+    """Renders the summary as one line for the queue."""
+    parts = []
+    if summary.get("topics"):
+        parts.append("Asked about " + ", ".join(summary["topics"]))
+    verdict = summary.get("eligibility_verdict")
+    if verdict:
+        parts.append(f"eligibility check: {VERDICTS.get(verdict, verdict)}")
+    if summary.get("award_lookups"):
+        parts.append("looked up " + "; ".join(summary["award_lookups"][:3]))
+    if summary.get("organisation"):
+        parts.append(f"organisation: {summary['organisation']}")
+    return "; ".join(parts) or "No questions before asking for a person"
