@@ -10,7 +10,6 @@ the whole conversation.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from typing import Any
 
@@ -80,10 +79,9 @@ def ticket_payload(tracker: Tracker, reason: str, priority: str) -> dict[str, An
     }
 
 
-def dial_message() -> dict[str, Any] | None:
-    """The custom payload that makes the phone channel transfer the call (docs/handoff.md)."""
-    number = os.environ.get("HOTLINE_STAFF_NUMBER")
-    return {"twilio_voice": {"dial": number}} if number else None
+# The custom payload that makes the phone channel transfer the call to
+# HOTLINE_STAFF_NUMBER (docs/handoff.md, "Phone"); the channel owns the number.
+DIAL_MESSAGE: dict[str, Any] = {"handoff": "dial"}
 
 
 async def open_ticket(
@@ -103,14 +101,15 @@ async def open_ticket(
         dispatcher.utter_message(text=closed_message(body))
         dispatcher.utter_message(response="utter_callback_offer")
         return [SlotSet(AVAILABILITY_SLOT, "closed")]
-    if channel_of(tracker) in VOICE_CHANNELS and dial_message():
-        dispatcher.utter_message(
-            text="Putting you through to a hotline adviser now.", json_message=dial_message()
-        )
-    else:
-        dispatcher.utter_message(
-            text=queue_message(int(body.get("position") or 1), body.get("expected_wait_seconds"))
-        )
+    if channel_of(tracker) in VOICE_CHANNELS:
+        # The call itself is transferred: nothing is relayed, so the bot stays in
+        # charge of the call if the transfer fails (docs/handoff.md, "Phone").
+        dispatcher.utter_message(text="I'm putting you through to a hotline adviser now.")
+        dispatcher.utter_message(json_message=DIAL_MESSAGE)
+        return [SlotSet("handoff_state", "transferred"), SlotSet("handoff_priority", priority)]
+    dispatcher.utter_message(
+        text=queue_message(int(body.get("position") or 1), body.get("expected_wait_seconds"))
+    )
     return [
         SlotSet("handoff_active", True),
         SlotSet("handoff_state", str(body.get("status") or "queued")),

@@ -183,6 +183,14 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def warn_if_busy(threshold: float = 0.5) -> None:
+    """Prints a warning when other work already loads the CPUs (timings would suffer)."""
+    load, cpus = os.getloadavg()[0], os.cpu_count() or 1
+    if load > threshold * cpus:
+        print(f"WARNING: load average {load:.1f} on {cpus} CPUs before starting: other work "
+              "is running, so times and latencies will come out slower than on an idle machine.")
+
+
 def write_report(name: str, payload: Mapping[str, Any], path: Path | None = None) -> Path:
     """Writes a JSON report.
 

@@ -27,6 +27,7 @@ import asyncio
 import gc
 import importlib.util
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -51,6 +52,7 @@ from benchmarks.common import (
     run_logged,
     subprocess_env,
     tail,
+    warn_if_busy,
     write_report,
 )
 
@@ -390,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_structlog(logging.WARNING)
     logging.getLogger("rasa").setLevel(logging.WARNING)
     began = time.perf_counter()
+    machine = machine_info()
+    warn_if_busy()
 
     candidates = [Candidate("ours", OUR_CONFIG)]
     if args.config_b is not None:
@@ -445,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(results))
     report = {
         "benchmark": "nlu_compare",
-        "machine": machine_info(),
+        "machine": {**machine, "load_average_1m_end": round(os.getloadavg()[0], 2)},
         "settings": {
             "seed": args.seed,
             "epochs_override": args.epochs,

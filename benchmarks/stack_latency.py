@@ -29,13 +29,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
-import warnings
 import uuid
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ from benchmarks.common import (
     summarise_ms,
     tail,
     tree_rss_mb,
+    warn_if_busy,
     write_report,
 )
 
@@ -132,7 +134,8 @@ class Target:
             figures[name] = tree_rss_mb(root) if root else None
         figures["total"] = round(sum(v for v in figures.values() if v), 1)
         if self.web_port and self.launcher != "external":
-            web = service_root(self.web_port, marker="bot")
+            # The web app is one process: no climbing (its parent is bot.stack itself).
+            web = service_root(self.web_port, marker="\0")
             figures["web_app_not_in_total"] = tree_rss_mb(web) if web else None
         return figures
 
@@ -278,17 +281,27 @@ async def run_level(
 # --- starting the targets ------------------------------------------------------------
 
 
-def endpoint_action_port() -> int | None:
-    """The port that ``endpoints.yml`` sends custom actions to (``None`` if not local)."""
+def endpoint_action_port(env: Mapping[str, str]) -> int | None:
+    """The port ``endpoints.yml`` sends custom actions to, given Rasa's environment.
+
+    ``${VAR}`` references are filled from ``env`` as Rasa fills them.
+
+    Returns:
+        The port, or ``None`` if the URL is not on this machine or cannot be read.
+    """
     try:
         endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return None
-    url = os.path.expandvars(str((endpoints.get("action_endpoint") or {}).get("url", "")))
-    parsed = URL(url) if url else None
-    if parsed is None or parsed.host not in ("localhost", "127.0.0.1") or parsed.port is None:
+    raw = str((endpoints.get("action_endpoint") or {}).get("url", ""))
+    url = re.sub(r"\$\{([^}]+)\}", lambda m: env.get(m.group(1), m.group(0)), raw)
+    try:
+        parsed = URL(url)
+    except ValueError:
         return None
-    return int(parsed.port)
+    if parsed.host not in ("localhost", "127.0.0.1") or parsed.explicit_port is None:
+        return None
+    return int(parsed.explicit_port)
 
 
 async def start_ours(
@@ -314,7 +327,7 @@ async def start_ours(
     actions_port = args.actions_port
     target = Target("ours", args.rasa_port, OUR_SCRIPT, actions_port=actions_port,
                     web_port=args.web_port, launcher="python -m bot.stack")
-    configured = endpoint_action_port()
+    configured = endpoint_action_port(subprocess_env({"ACTIONS_PORT": str(actions_port)}))
     if configured is not None and configured != actions_port:
         # endpoints.yml names the action server's URL itself: Rasa calls that port
         # whatever ACTIONS_PORT says, so the action server has to be started there.
@@ -449,7 +462,9 @@ def award_action_request() -> dict[str, Any]:
     from rasa.shared.core.events import ActionExecuted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
-    domain = Domain.load(str(ROOT / "domain.yml"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        domain = Domain.load(str(ROOT / "domain.yml"))
     recipient = "Knowsley Youth Services"
     start = AWARD_QUESTION.index(recipient)
     entities = [
@@ -592,12 +607,15 @@ def render(results: dict[str, Any], levels: Sequence[int]) -> str:
         for label in labels:
             row.append(f"{results[label]['levels'][f'c{level}']['messages_per_second']:.1f}")
         rows.append(row)
-        row = [f"errors @{level}"]
+        row = [f"errors/empty replies @{level}"]
         for label in labels:
-            row.append(str(results[label]["levels"][f"c{level}"]["errors"]))
+            phase = results[label]["levels"][f"c{level}"]
+            row.append(f"{phase['errors']}/{phase['empty_replies']}")
         rows.append(row)
     for title, key in (("RSS MB idle", "rss_mb_idle"), ("RSS MB after load", "rss_mb_after_load")):
         rows.append([title, *(f"{results[label][key]['total']:.0f}" for label in labels)])
+    rows.append(["server ERROR log lines", *(
+        str(results[label].get("server_errors_logged", "-")) for label in labels)])
     rows.append(["start-up s", *(
         "-" if results[label]["startup_seconds"] is None
         else f"{results[label]['startup_seconds']:.1f}" for label in labels)])
@@ -616,6 +634,15 @@ def render_award(award: dict[str, Any]) -> str:
                          fmt_ms(lat["p95"]), f"{level['requests_per_second']:.1f}",
                          str(level["errors"])])
     return format_table(["concurrency", "requests", "p50 ms", "p95 ms", "req/s", "errors"], rows)
+
+
+def count_errors(log: Path) -> int:
+    """How many ERROR lines a server wrote to its log."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return 0
+    return sum(1 for row in text.splitlines() if " ERROR " in row)
 
 
 def fmt_ms(value: float | None) -> str:
@@ -654,6 +681,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if target is not None and target.processes:
                     print(f"[{label}] stopping ...", flush=True)
                     await asyncio.to_thread(target.stop)
+                    if "levels" in results.get(label, {}):
+                        # Failed actions don't fail the REST call: Rasa logs them and goes on.
+                        results[label]["server_errors_logged"] = sum(
+                            count_errors(p.log_path) for p in target.processes
+                        )
     if args.keep_logs:
         print(f"Logs kept in {workdir}")
     else:
@@ -705,6 +737,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     began = time.perf_counter()
     machine = machine_info()
+    warn_if_busy()
     results = asyncio.run(run(args))
     print()
     print(render(results, args.levels))
@@ -716,7 +749,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n{label}: FAILED - {results[label]['failed'].splitlines()[0]}")
     report = {
         "benchmark": "stack_latency",
-        "machine": machine,
+        "machine": {**machine, "load_average_1m_end": round(os.getloadavg()[0], 2)},
         "settings": {
             "levels": args.levels,
             "min_messages_per_phase": args.min_messages,

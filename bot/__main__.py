@@ -7,6 +7,8 @@
     python -m bot awards entities [--check]  write data/nlu/awards_lookup.yml
     python -m bot awards time-lookups        time register look-ups
     python -m bot web                        serve the awards pages on WEB_HOST:WEB_PORT
+    python -m bot staff ensure-admin|add|list|disable|set-password   console accounts
+    python -m bot handoff rules [--check]    write data/rules/handoff_relay.yml
 
 Exit codes: 0 success, 1 validation errors (each printed as "line N: reason")
 or a stale lookup file with --check, 2 usage or configuration errors.
@@ -216,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="interface (default WEB_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default WEB_PORT, 8080)")
     serve.set_defaults(func=cmd_web)
+    from bot.handoff.rules import add_parsers as add_handoff_parsers
+    from bot.staff.cli import add_parsers as add_staff_parsers
+
+    add_staff_parsers(groups)
+    add_handoff_parsers(groups)
     return parser
 
 

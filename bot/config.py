@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bot.handoff.hours import HoursError, StaffedHours, parse_hours
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Drivers we accept for each backend; the async one is what the app uses, the
@@ -104,6 +106,32 @@ def sync_database_url(async_url: str) -> str:
     return f"{_SYNC_DRIVERS[_SCHEME_ALIASES[scheme]]}://{rest}"
 
 
+def _parse_int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}.")
+    return value
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}.")
+
+
+DEFAULT_HOTLINE_HOURS = "mon-fri 09:00-17:00"
+
+
+def _default_hours() -> StaffedHours:
+    return parse_hours(DEFAULT_HOTLINE_HOURS)
+
+
 def _parse_port(name: str, raw: str) -> int:
     try:
         port = int(raw)
@@ -127,6 +155,16 @@ class Settings:
         awards_csv: Seed CSV of the published awards.
         aliases_file: Extra names for recipients, suppliers, places and sectors.
         lookup_file: Generated NLU lookup tables (never edited by hand).
+        hotline_hours: Staffed hours (`HOTLINE_HOURS`, `HOTLINE_HOLIDAYS`), UK time.
+        hotline_max_queue: Callers allowed to wait before new ones get a callback offer.
+        default_handle_seconds: Assumed handle time per caller until there is history.
+        internal_token: Shared secret of the internal API (empty: internal API refuses all).
+        rasa_url: Base URL of Rasa's HTTP API.
+        rasa_token: Token of Rasa's HTTP API (empty: nothing is sent to Rasa).
+        cookie_secure: Set the Secure flag on console cookies (off only for http:// dev).
+        login_max_failures: Failed logins for one user name before it is locked out.
+        login_window_seconds: The window those failures are counted in (and the lockout).
+        session_seconds: Lifetime of a staff session.
 
     """
 
@@ -138,6 +176,16 @@ class Settings:
     awards_csv: Path = field(default=PROJECT_ROOT / "content" / "awards" / "awards.csv")
     aliases_file: Path = field(default=PROJECT_ROOT / "content" / "awards" / "aliases.yml")
     lookup_file: Path = field(default=PROJECT_ROOT / "data" / "nlu" / "awards_lookup.yml")
+    hotline_hours: StaffedHours = field(default_factory=_default_hours)
+    hotline_max_queue: int = 10
+    default_handle_seconds: int = 300
+    internal_token: str = field(default="", repr=False)
+    rasa_url: str = "http://localhost:5005"
+    rasa_token: str = field(default="", repr=False)
+    cookie_secure: bool = True
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    session_seconds: int = 12 * 3600
 
     @property
     def sync_database_url(self) -> str:
@@ -157,7 +205,12 @@ class Settings:
 
         Variables: `DATABASE_URL` (default SQLite in `var/hotline.db`),
         `WEB_HOST` (127.0.0.1), `WEB_PORT` (8080), `PUBLIC_BASE_URL`
-        (http://localhost:<port>).
+        (http://localhost:<port>). Handoff: `HOTLINE_HOURS` (`mon-fri 09:00-17:00`
+        or `always`), `HOTLINE_HOLIDAYS`, `HOTLINE_MAX_QUEUE` (10),
+        `HOTLINE_DEFAULT_HANDLE_SECONDS` (300), `HOTLINE_INTERNAL_TOKEN`, `RASA_URL`
+        (http://localhost:<RASA_PORT>), `RASA_TOKEN`, `HOTLINE_COOKIE_SECURE` (true for an
+        https PUBLIC_BASE_URL, else false), `HOTLINE_LOGIN_MAX_FAILURES` (5),
+        `HOTLINE_LOGIN_WINDOW_SECONDS` (900).
 
         Args:
             env: The environment; `os.environ` when omitted (tests pass a dict).
@@ -180,6 +233,18 @@ class Settings:
         if not base.startswith(("http://", "https://")):
             raise ConfigError(f"PUBLIC_BASE_URL must start with http:// or https://, got {base!r}.")
         content = project_root / "content"
+        try:
+            hours = parse_hours(
+                env.get("HOTLINE_HOURS", DEFAULT_HOTLINE_HOURS), env.get("HOTLINE_HOLIDAYS", "")
+            )
+        except HoursError as exc:
+            raise ConfigError(f"HOTLINE_HOURS / HOTLINE_HOLIDAYS: {exc}") from None
+        rasa_port = _parse_port("RASA_PORT", env.get("RASA_PORT", "5005"))
+        rasa_url = env.get("RASA_URL", f"http://localhost:{rasa_port}").strip().rstrip("/")
+        if not rasa_url.startswith(("http://", "https://")):
+            raise ConfigError(f"RASA_URL must start with http:// or https://, got {rasa_url!r}.")
+        # Secure cookies by default; plain-http development (http://localhost) turns it off.
+        secure_default = "true" if base.startswith("https://") else "false"
         return cls(
             database_url=normalise_database_url(raw_url, project_root),
             project_root=project_root,
@@ -189,6 +254,31 @@ class Settings:
             awards_csv=content / "awards" / "awards.csv",
             aliases_file=content / "awards" / "aliases.yml",
             lookup_file=project_root / "data" / "nlu" / "awards_lookup.yml",
+            hotline_hours=hours,
+            hotline_max_queue=_parse_int(
+                "HOTLINE_MAX_QUEUE", env.get("HOTLINE_MAX_QUEUE", "10"), 0, 10_000
+            ),
+            default_handle_seconds=_parse_int(
+                "HOTLINE_DEFAULT_HANDLE_SECONDS",
+                env.get("HOTLINE_DEFAULT_HANDLE_SECONDS", "300"),
+                1,
+                86_400,
+            ),
+            internal_token=env.get("HOTLINE_INTERNAL_TOKEN", "").strip(),
+            rasa_url=rasa_url,
+            rasa_token=env.get("RASA_TOKEN", "").strip(),
+            cookie_secure=_parse_bool(
+                "HOTLINE_COOKIE_SECURE", env.get("HOTLINE_COOKIE_SECURE", secure_default)
+            ),
+            login_max_failures=_parse_int(
+                "HOTLINE_LOGIN_MAX_FAILURES", env.get("HOTLINE_LOGIN_MAX_FAILURES", "5"), 1, 1000
+            ),
+            login_window_seconds=_parse_int(
+                "HOTLINE_LOGIN_WINDOW_SECONDS",
+                env.get("HOTLINE_LOGIN_WINDOW_SECONDS", "900"),
+                1,
+                86_400,
+            ),
         )
 
     def with_database(self, database_url: str) -> Settings:

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.channels.credentials import write_effective_credentials
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STOP_GRACE_SECONDS = 15
@@ -73,6 +75,11 @@ class StackConfig:
         return cls(model, ports["RASA_PORT"], ports["ACTIONS_PORT"], web, token, cors)
 
 
+def credentials_file(config: StackConfig) -> Path:
+    """The generated Rasa credentials (one per port, so a test stack beside `make run` is safe)."""
+    return ROOT / "var" / f"credentials-{config.rasa_port}.yml"
+
+
 def services(config: StackConfig) -> list[Service]:
     """The three processes, in start order."""
     rasa = [
@@ -83,7 +90,7 @@ def services(config: StackConfig) -> list[Service]:
         "--port",
         str(config.rasa_port),
         "--credentials",
-        "credentials.yml",
+        str(credentials_file(config)),
         "--endpoints",
         "endpoints.yml",
         "--enable-api",
@@ -148,6 +155,9 @@ def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
         RASA_TRACKER_DB=os.environ.get("RASA_TRACKER_DB", str(ROOT / "var" / "rasa_tracker.db")),
     )
     (ROOT / "var").mkdir(exist_ok=True)
+    # Only the configured channels (bot/channels/credentials.py); ${VAR}s stay unexpanded.
+    for note in write_effective_credentials(env, target=credentials_file(config)):
+        print(f"Warning: {note}", file=sys.stderr, flush=True)
     processes: list[subprocess.Popen[bytes]] = []
     stopping = False
 
@@ -196,6 +206,7 @@ def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
         return 0
     finally:
         stop_all(list(reversed(processes)))
+        credentials_file(config).unlink(missing_ok=True)
 
 
 def main() -> int:

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# The fake messaging services (Twilio, Telegram, ...) the stack's channels talk to.
+from tests.channels_fakes import ChannelFakes, channel_fakes  # noqa: F401 (fixture)
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "current.tar.gz"
 READY_TIMEOUT = 240.0
@@ -55,7 +58,9 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+def live_stack(
+    tmp_path_factory: pytest.TempPathFactory, channel_fakes: ChannelFakes  # noqa: F811
+) -> Iterator[LiveStack]:
     """Starts ``python -m bot.stack`` and yields its URLs once every part answers."""
     if not MODEL.exists():
         pytest.fail("no trained model at models/current.tar.gz: run `make train`")
@@ -72,6 +77,7 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         "HOTLINE_ADMIN_USER": "admin",
         "HOTLINE_ADMIN_PASSWORD": "correct horse battery staple",
         "RASA_TELEMETRY_ENABLED": "false",
+        **channel_fakes.env,
     }
     subprocess.run(
         [sys.executable, "-m", "bot", "seed"], cwd=ROOT, env=env, check=True, capture_output=True

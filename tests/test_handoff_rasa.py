@@ -354,3 +354,17 @@ async def test_feedback_only_when_asked(hotline: FakeHotline) -> None:
     events, _ = await run(ActionRecordFeedback(), tracker)
     assert hotline.requests[-1][2] == {"conversation_id": "test-user", "rating": 5}
     assert SlotSet("feedback_pending", False) in events
+
+
+async def test_phone_callers_are_transferred_not_relayed(hotline: FakeHotline) -> None:
+    tracker = make_tracker(
+        "an adviser please",
+        "request_human",
+        slots={"handoff_reason": ""},
+        events=[{"event": "user", "input_channel": "twilio_voice", "text": "an adviser please"}],
+    )
+    events, messages = await run(ActionHandoffRequest(), tracker)
+    assert hotline.requests[-1][2]["channel"] == "twilio_voice"
+    assert messages[-1]["custom"] == {"handoff": "dial"}
+    assert SlotSet("handoff_active", True) not in events
+    assert SlotSet("handoff_state", "transferred") in events

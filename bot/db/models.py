@@ -13,6 +13,7 @@ loading, so every query must say what it loads (`selectinload`).
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -20,12 +21,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
@@ -203,3 +206,180 @@ class ProgrammeFigure(Base):
     approximate = Column(Boolean, nullable=False, default=False)
     as_of = Column(Date, nullable=True)
     source = Column(Text, nullable=False)
+
+
+# --- Human handoff and the staff console (revision 0002) ---------------------------
+
+STAFF_ROLES = ("agent", "supervisor")
+TICKET_STATUSES = ("queued", "assigned", "released", "resolved", "cancelled")
+OPEN_STATUSES = ("queued", "assigned")
+PRIORITIES = ("urgent", "normal")
+MESSAGE_SENDERS = ("caller", "bot", "staff", "system")
+CALLBACK_STATUSES = ("open", "done")
+_OPEN_TICKET = "status IN ('queued', 'assigned')"
+
+
+class StaffUser(Base):
+    """A hotline adviser (agent) or supervisor who signs in to the console."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint(_in_list("role", STAFF_ROLES), name="role"),)
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(80), nullable=False, unique=True)
+    display_name = Column(String(NAME_LENGTH), nullable=False)
+    role = Column(String(20), nullable=False, default="agent")
+    password_hash = Column(String(255), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    last_login_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class StaffSession(Base):
+    """A signed-in session; only the SHA-256 of the token is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash = Column(String(64), primary_key=True)
+    user_id = Column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, for lockout after repeated failures."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(80), nullable=False)
+    remote = Column(String(64), nullable=True)
+    at = Column(DateTime(timezone=True), nullable=False)
+    success = Column(Boolean, nullable=False)
+
+
+class HandoffTicket(Base):
+    """A conversation handed to a person. `conversation_id` is Rasa's sender id.
+
+    At most one open (queued or assigned) ticket per conversation: a partial
+    unique index enforces it on both backends, so two concurrent requests cannot
+    create two.
+    """
+
+    __tablename__ = "handoff_tickets"
+    __table_args__ = (
+        CheckConstraint(_in_list("status", TICKET_STATUSES), name="status"),
+        CheckConstraint(_in_list("priority", PRIORITIES), name="priority"),
+        Index("ix_handoff_tickets_status_created", "status", "created_at"),
+        Index(
+            "uq_handoff_tickets_open_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text(_OPEN_TICKET),
+            postgresql_where=text(_OPEN_TICKET),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(40), nullable=False)
+    status = Column(String(20), nullable=False, default="queued")
+    priority = Column(String(10), nullable=False, default="normal")
+    reason = Column(Text, nullable=True)
+    summary = Column(JSON, nullable=False, default=dict)
+    assigned_to = Column(ForeignKey("staff_users.id"), nullable=True, index=True)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    claimed_at = Column(DateTime(timezone=True), nullable=True)
+    closed_at = Column(DateTime(timezone=True), nullable=True)
+    last_position = Column(Integer, nullable=True)
+
+    assignee = relationship("StaffUser", lazy="raise")
+
+
+class HandoffMessage(Base):
+    """A message of a handed-over conversation: caller (relayed), staff, or system.
+
+    `message_id` is Rasa's id of a caller message; unique per conversation, so a
+    relayed message posted twice is stored once.
+    """
+
+    __tablename__ = "handoff_messages"
+    __table_args__ = (
+        CheckConstraint(_in_list("sender", MESSAGE_SENDERS), name="sender"),
+        UniqueConstraint("conversation_id", "message_id", name="uq_handoff_messages_message"),
+        Index("ix_handoff_messages_ticket_id_id", "ticket_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False)
+    conversation_id = Column(String(255), nullable=False)
+    sender = Column(String(10), nullable=False)
+    text = Column(Text, nullable=False)
+    message_id = Column(String(255), nullable=True)
+    staff_id = Column(ForeignKey("staff_users.id"), nullable=True)
+    staff_name = Column(String(NAME_LENGTH), nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class CallbackRequest(Base):
+    """A caller's request to be phoned back (out of hours or queue full)."""
+
+    __tablename__ = "callback_requests"
+    __table_args__ = (
+        CheckConstraint(_in_list("status", CALLBACK_STATUSES), name="status"),
+        Index("ix_callback_requests_status_created", "status", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=True)
+    name = Column(String(NAME_LENGTH), nullable=False)
+    phone = Column(String(40), nullable=False)
+    preferred_time = Column(String(200), nullable=True)
+    reason = Column(Text, nullable=True)
+    status = Column(String(10), nullable=False, default="open")
+    notes = Column(Text, nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    done_at = Column(DateTime(timezone=True), nullable=True)
+    done_by = Column(ForeignKey("staff_users.id"), nullable=True)
+
+
+class CannedResponse(Base):
+    """A reply staff can insert with one click; supervisors edit them."""
+
+    __tablename__ = "canned_responses"
+
+    id = Column(Integer, primary_key=True)
+    title = Column(String(120), nullable=False, unique=True)
+    text = Column(Text, nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class Feedback(Base):
+    """A caller's 1-5 satisfaction rating at the end of a handled conversation."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    ticket_id = Column(ForeignKey("handoff_tickets.id", ondelete="SET NULL"), nullable=True)
+    rating = Column(Integer, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+
+class AuditEntry(Base):
+    """Who did what in the console and API (append-only)."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime(timezone=True), nullable=False, index=True)
+    actor_id = Column(ForeignKey("staff_users.id"), nullable=True)
+    actor = Column(String(80), nullable=False)
+    action = Column(String(60), nullable=False)
+    target = Column(String(255), nullable=True)
+    detail = Column(Text, nullable=True)

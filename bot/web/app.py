@@ -109,6 +109,12 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     app.router.add_get("/health", health, name="health")
     awards.setup_routes(app)
+    from bot.web.console import setup_console  # handoff: staff console, staff and internal APIs
+
+    setup_console(app)
+    from bot.web.widget import setup_widget  # the web chat widget and its demo page
+
+    setup_widget(app)
     if STATIC_DIR.is_dir():
         app.router.add_static("/static/", STATIC_DIR, name="static")
     return app

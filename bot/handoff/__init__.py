@@ -1,0 +1,1 @@
+"""Human handoff: tickets, the queue, staffed hours and the bridge to Rasa."""

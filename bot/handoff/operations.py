@@ -1,0 +1,336 @@
+"""What staff and the action server do to tickets: database, audit, Rasa, consoles.
+
+The web layer (JSON API, console forms, internal API) calls these; each takes the
+request's database session and commits once. Rasa is told after the commit, and
+the consoles are pushed the new state last.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import HandoffTicket
+from bot.handoff import service
+from bot.handoff.clock import utcnow
+from bot.handoff.rasa_client import TYPING_EVENT, RasaUnavailable, bot_message, slot_event
+from bot.handoff.runtime import HandoffRuntime
+from bot.handoff.service import HandoffError
+from bot.staff.accounts import Staff, audit
+
+BACK_TO_BOT = "You're back with the automated assistant."
+SATISFACTION_QUESTION = (
+    "Before you go: how satisfied are you with the help you got today? "
+    "Choose 1 (very dissatisfied) to 5 (very satisfied)."
+)
+
+
+def claim_text(staff: Staff) -> str:
+    """What the caller is told when an adviser takes the conversation."""
+    return f"You're now talking to {staff.display_name}, a hotline adviser."
+
+
+def satisfaction_event() -> dict[str, Any]:
+    """The satisfaction question with buttons 1-5 (`/rate_service{"rating": "N"}`)."""
+    buttons = [
+        {"title": str(n), "payload": f'/rate_service{{"rating": "{n}"}}'} for n in range(1, 6)
+    ]
+    return {
+        "event": "bot",
+        "text": SATISFACTION_QUESTION,
+        "data": {"buttons": buttons},
+        "metadata": {"sender": "system"},
+    }
+
+
+async def _finish(
+    runtime: HandoffRuntime,
+    view: service.TicketView,
+    event: str,
+    message: Any = None,
+) -> None:
+    await runtime.broadcast_ticket(view, event)
+    if message is not None:
+        await runtime.hub.broadcast(
+            {
+                "type": "message",
+                "ticket_id": view.ticket.id,
+                "message": service.message_json(message),
+            }
+        )
+
+
+async def claim(
+    runtime: HandoffRuntime, session: AsyncSession, staff: Staff, ticket_id: int
+) -> dict[str, Any]:
+    """Take a waiting conversation (queued → assigned).
+
+    Returns:
+        `{"ticket": ..., "delivered": bool, "warning"?: str}`.
+
+    Raises:
+        HandoffError: 404, or 409 if it is not waiting.
+
+    """
+    view = await service.transition(
+        session,
+        ticket_id,
+        "claim",
+        ("queued",),
+        {
+            "status": "assigned",
+            "assigned_to": staff.id,
+            "claimed_at": utcnow(),
+            "last_position": None,
+        },
+        staff=staff,
+    )
+    note = await service.add_message(
+        session, view.ticket, "system", f"{staff.display_name} took the conversation."
+    )
+    await audit(session, staff, "handoff.claim", f"handoff:{ticket_id}")
+    await session.commit()
+    error = await runtime.send_to_caller(
+        str(view.ticket.conversation_id),
+        [
+            slot_event("handoff_state", "with_agent"),
+            bot_message(claim_text(staff), sender="staff", staff_name=staff.display_name),
+        ],
+    )
+    await _finish(runtime, view, "updated", note)
+    runtime.queue_changed()
+    return _outcome(view, error)
+
+
+def _outcome(view: service.TicketView, error: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"ticket": view.to_json(utcnow()), "delivered": error is None}
+    if error:
+        body["warning"] = f"The caller could not be told: {error}"
+    return body
+
+
+async def reply(
+    runtime: HandoffRuntime, session: AsyncSession, staff: Staff, ticket_id: int, text: str
+) -> dict[str, Any]:
+    """Send the caller a message (delivered through Rasa first, stored once delivered).
+
+    Returns:
+        `{"message": {...}}`.
+
+    Raises:
+        HandoffError: 404; 409 not assigned to `staff`; 502 Rasa did not take it.
+
+    """
+    view = await service.require_assigned_to(session, ticket_id, staff)
+    try:
+        await runtime.rasa.append_events(
+            str(view.ticket.conversation_id),
+            [bot_message(text, sender="staff", staff_name=staff.display_name)],
+        )
+    except RasaUnavailable as exc:
+        raise HandoffError(502, f"The reply was not delivered to the caller: {exc}") from exc
+    message = await service.add_message(session, view.ticket, "staff", text, staff=staff)
+    await audit(session, staff, "handoff.reply", f"handoff:{ticket_id}", length=len(text))
+    await session.commit()
+    assert message is not None  # no message_id, so never a duplicate
+    await runtime.hub.broadcast(
+        {"type": "message", "ticket_id": ticket_id, "message": service.message_json(message)}
+    )
+    return {"message": service.message_json(message)}
+
+
+async def typing(
+    runtime: HandoffRuntime, session: AsyncSession, staff: Staff, ticket_id: int
+) -> dict[str, Any]:
+    """Show "Adviser is typing" to the caller (the console throttles to one per 3 s).
+
+    Raises:
+        HandoffError: 404; 409 not assigned to `staff`.
+
+    """
+    view = await service.require_assigned_to(session, ticket_id, staff)
+    error = await runtime.send_to_caller(str(view.ticket.conversation_id), [TYPING_EVENT])
+    return {"delivered": error is None}
+
+
+async def release(
+    runtime: HandoffRuntime, session: AsyncSession, staff: Staff, ticket_id: int
+) -> dict[str, Any]:
+    """Hand the conversation back to the bot (assigned → released).
+
+    Raises:
+        HandoffError: 404; 409 not assigned (to `staff`, for agents).
+
+    """
+    view = await service.transition(
+        session,
+        ticket_id,
+        "hand back",
+        ("assigned",),
+        {"status": "released", "closed_at": utcnow()},
+        staff=staff,
+    )
+    note = await service.add_message(
+        session, view.ticket, "system", f"{staff.display_name} handed back to the assistant."
+    )
+    await audit(session, staff, "handoff.release", f"handoff:{ticket_id}")
+    await session.commit()
+    error = await runtime.send_to_caller(
+        str(view.ticket.conversation_id),
+        [slot_event("handoff_state", None), bot_message(BACK_TO_BOT, sender="system")],
+    )
+    await _finish(runtime, view, "updated", note)
+    return _outcome(view, error)
+
+
+async def resolve(
+    runtime: HandoffRuntime, session: AsyncSession, staff: Staff, ticket_id: int
+) -> dict[str, Any]:
+    """Close the conversation as handled, then ask the caller for a rating.
+
+    Raises:
+        HandoffError: 404; 409 not assigned (to `staff`, for agents).
+
+    """
+    view = await service.transition(
+        session,
+        ticket_id,
+        "resolve",
+        ("assigned",),
+        {"status": "resolved", "closed_at": utcnow()},
+        staff=staff,
+    )
+    note = await service.add_message(
+        session, view.ticket, "system", f"{staff.display_name} resolved the conversation."
+    )
+    await audit(session, staff, "handoff.resolve", f"handoff:{ticket_id}")
+    await session.commit()
+    error = await runtime.send_to_caller(
+        str(view.ticket.conversation_id),
+        [
+            slot_event("handoff_state", None),
+            bot_message(BACK_TO_BOT, sender="system"),
+            satisfaction_event(),
+            slot_event("feedback_pending", True),
+        ],
+    )
+    await _finish(runtime, view, "updated", note)
+    return _outcome(view, error)
+
+
+async def create_from_bot(
+    runtime: HandoffRuntime,
+    session: AsyncSession,
+    *,
+    conversation_id: str,
+    channel: str,
+    reason: str | None,
+    priority: str,
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    """`POST /internal/handoffs`: queue a conversation (or return its open ticket).
+
+    Returns:
+        `{"id", "position", "expected_wait_seconds", "status", "created"}`.
+
+    """
+    ticket, created = await service.create_ticket(
+        session,
+        conversation_id=conversation_id,
+        channel=channel,
+        reason=reason,
+        priority=priority,
+        summary=summary,
+    )
+    position = await service.position_of(session, ticket)
+    per_caller = await service.handle_seconds(session, runtime.settings.default_handle_seconds)
+    wait = service.expected_wait(position or 0, per_caller)
+    note = None
+    if created:
+        # The caller is told this place by the bot now; the worker only sends changes.
+        ticket.last_position = position
+        note = await service.add_message(
+            session,
+            ticket,
+            "system",
+            f"Handed over by the assistant ({priority}); place {position} in the queue.",
+        )
+        await audit(
+            session,
+            "assistant",
+            "handoff.create",
+            f"handoff:{ticket.id}",
+            conversation_id=conversation_id,
+            priority=priority,
+        )
+        await session.commit()
+        view = await service.get_ticket(session, int(ticket.id))
+        await _finish(runtime, view, "created", note)
+        runtime.queue_changed()
+    elif priority == "urgent":
+        await runtime.broadcast_ticket(await service.get_ticket(session, int(ticket.id)), "updated")
+        runtime.queue_changed()
+    return {
+        "id": ticket.id,
+        "position": position,
+        "expected_wait_seconds": wait,
+        "status": ticket.status,
+        "created": created,
+    }
+
+
+async def relay_caller_message(
+    runtime: HandoffRuntime,
+    session: AsyncSession,
+    conversation_id: str,
+    text: str,
+    message_id: str | None,
+) -> dict[str, Any]:
+    """`POST /internal/handoffs/{conversation_id}/messages`: store and push a caller message.
+
+    Returns:
+        `{"ticket_id", "stored": bool}` (False: this `message_id` was stored before).
+
+    Raises:
+        HandoffError: 404 when the conversation has no open ticket.
+
+    """
+    ticket = await service.open_ticket_for(session, conversation_id)
+    if ticket is None:
+        raise HandoffError(404, "this conversation has no open handoff")
+    message = await service.add_message(session, ticket, "caller", text, message_id=message_id)
+    await session.commit()
+    if message is not None:
+        await runtime.hub.broadcast(
+            {"type": "message", "ticket_id": ticket.id, "message": service.message_json(message)}
+        )
+    return {"ticket_id": ticket.id, "stored": message is not None}
+
+
+async def cancel_from_bot(
+    runtime: HandoffRuntime, session: AsyncSession, conversation_id: str
+) -> dict[str, Any]:
+    """`POST /internal/handoffs/{conversation_id}/cancel`: the caller left the queue.
+
+    Returns:
+        `{"cancelled": bool, "id": n | None, "status": str | None}`; nothing open is
+        not an error (the caller may say "never mind" twice).
+
+    """
+    ticket: HandoffTicket | None = await service.open_ticket_for(session, conversation_id)
+    if ticket is None:
+        return {"cancelled": False, "id": None, "status": None}
+    view = await service.transition(
+        session,
+        int(ticket.id),
+        "cancel",
+        ("queued", "assigned"),
+        {"status": "cancelled", "closed_at": utcnow(), "last_position": None},
+    )
+    note = await service.add_message(session, view.ticket, "system", "The caller left the queue.")
+    await audit(session, "assistant", "handoff.cancel", f"handoff:{ticket.id}")
+    await session.commit()
+    await _finish(runtime, view, "updated", note)
+    runtime.queue_changed()
+    return {"cancelled": True, "id": ticket.id, "status": "cancelled"}

@@ -1,0 +1,212 @@
+"""The internal API the action server calls (docs/handoff.md, "Internal API").
+
+Every call needs `Authorization: Bearer <HOTLINE_INTERNAL_TOKEN>` (checked by
+`bot.web.security.access_middleware`, in constant time); it is never exposed to
+browsers. JSON in and out; bad input is a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from bot.db.models import PRIORITIES, CallbackRequest
+from bot.handoff import operations, service
+from bot.handoff.clock import utcnow
+from bot.handoff.runtime import HANDOFF
+from bot.handoff.service import HandoffError
+from bot.web.app import SETTINGS, request_session
+from bot.web.security import json_error
+from bot.web.validation import InputError, read_json, text_field
+
+MAX_SUMMARY_BYTES = 16 * 1024
+# UK numbers as callers type them: +44 or 0, then 9-10 digits, spaces/dashes/brackets allowed.
+_UK_PHONE = re.compile(r"^(?:\+44|0044|0)\d{9,10}$")
+
+
+def normalise_uk_phone(raw: str) -> str:
+    """Validate a UK phone number and return it without separators.
+
+    Raises:
+        InputError: If it is not a UK number.
+
+    """
+    compact = re.sub(r"[\s\-().]", "", raw)
+    if not _UK_PHONE.match(compact):
+        raise InputError("phone must be a UK phone number, like 020 7946 0000", "phone")
+    return compact
+
+
+async def availability(request: web.Request) -> web.Response:
+    """`GET /internal/availability`: is the line staffed, is the queue short enough.
+
+    Returns:
+        `{"staffed", "accepting", "queue_length", "expected_wait_seconds", "reason",
+        "max_queue", "next_opening"}` (`reason`: "closed", "queue_full" or null).
+
+    """
+    settings = request.app[SETTINGS]
+    now = utcnow()
+    async with request_session(request) as session:
+        length = await service.queue_length(session)
+        per_caller = await service.handle_seconds(session, settings.default_handle_seconds)
+    staffed = settings.hotline_hours.is_open(now)
+    full = length >= settings.hotline_max_queue
+    reason = "closed" if not staffed else "queue_full" if full else None
+    opening = settings.hotline_hours.next_opening(now)
+    return web.json_response(
+        {
+            "staffed": staffed,
+            "accepting": reason is None,
+            "queue_length": length,
+            "expected_wait_seconds": service.expected_wait(length + 1, per_caller),
+            "reason": reason,
+            "max_queue": settings.hotline_max_queue,
+            "next_opening": opening.isoformat() if opening and not staffed else None,
+        }
+    )
+
+
+def _summary(body: dict[str, Any]) -> dict[str, Any]:
+    value = body.get("summary")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError("summary must be a JSON object", "summary")
+    if len(str(value)) > MAX_SUMMARY_BYTES:
+        raise InputError("summary is too large", "summary")
+    return value
+
+
+async def create_handoff(request: web.Request) -> web.Response:
+    """`POST /internal/handoffs`: queue a conversation for a person.
+
+    Returns:
+        201 `{"id", "position", "expected_wait_seconds", "status", "created"}`; an open
+        ticket of the same conversation is returned (`created: false`), not duplicated.
+
+    """
+    try:
+        body = await read_json(request)
+        conversation_id = text_field(body, "conversation_id", max_length=255)
+        channel = text_field(body, "channel", required=False, max_length=40) or "unknown"
+        reason = text_field(body, "reason", required=False, max_length=2000)
+        priority = body.get("priority") or "normal"
+        if priority not in PRIORITIES:
+            raise InputError("priority must be urgent or normal", "priority")
+        summary = _summary(body)
+    except InputError as error:
+        return error.response()
+    assert conversation_id is not None
+    async with request_session(request) as session:
+        answer = await operations.create_from_bot(
+            request.app[HANDOFF],
+            session,
+            conversation_id=conversation_id,
+            channel=channel,
+            reason=reason,
+            priority=str(priority),
+            summary=summary,
+        )
+    return web.json_response(answer, status=201)
+
+
+async def relay_message(request: web.Request) -> web.Response:
+    """`POST /internal/handoffs/{conversation_id}/messages {"text", "message_id"}`.
+
+    Returns:
+        202 `{"ticket_id", "stored"}` (idempotent on `message_id`); 404 when the
+        conversation has no open handoff.
+
+    """
+    try:
+        body = await read_json(request)
+        text = text_field(body, "text", max_length=4000)
+        message_id = text_field(body, "message_id", required=False, max_length=255)
+    except InputError as error:
+        return error.response()
+    assert text is not None
+    async with request_session(request) as session:
+        try:
+            answer = await operations.relay_caller_message(
+                request.app[HANDOFF],
+                session,
+                request.match_info["conversation_id"],
+                text,
+                message_id,
+            )
+        except HandoffError as error:
+            return json_error(error.status, error.message)
+    return web.json_response(answer, status=202)
+
+
+async def cancel_handoff(request: web.Request) -> web.Response:
+    """`POST /internal/handoffs/{conversation_id}/cancel`: the caller left the queue (200)."""
+    async with request_session(request) as session:
+        answer = await operations.cancel_from_bot(
+            request.app[HANDOFF], session, request.match_info["conversation_id"]
+        )
+    return web.json_response(answer)
+
+
+async def create_callback(request: web.Request) -> web.Response:
+    """`POST /internal/callbacks {"conversation_id", "name", "phone", "preferred_time", "reason"}`.
+
+    Returns:
+        201 `{"id"}`.
+
+    """
+    try:
+        body = await read_json(request)
+        conversation_id = text_field(body, "conversation_id", required=False, max_length=255)
+        name = text_field(body, "name", max_length=200)
+        phone = normalise_uk_phone(text_field(body, "phone", max_length=40) or "")
+        preferred = text_field(body, "preferred_time", required=False, max_length=200)
+        reason = text_field(body, "reason", required=False, max_length=2000)
+    except InputError as error:
+        return error.response()
+    async with request_session(request) as session:
+        callback = CallbackRequest(
+            conversation_id=conversation_id,
+            name=name,
+            phone=phone,
+            preferred_time=preferred,
+            reason=reason,
+            status="open",
+            created_at=utcnow(),
+        )
+        session.add(callback)
+        await session.commit()
+        payload = service.callback_json(callback)
+    await request.app[HANDOFF].hub.broadcast({"type": "callback", "callback": payload})
+    return web.json_response({"id": callback.id}, status=201)
+
+
+async def create_feedback(request: web.Request) -> web.Response:
+    """`POST /internal/feedback {"conversation_id", "rating": 1-5}`: 201."""
+    try:
+        body = await read_json(request)
+        conversation_id = text_field(body, "conversation_id", max_length=255)
+        raw = body.get("rating")
+        rating = int(raw) if isinstance(raw, (int, str)) and str(raw).strip().isdigit() else 0
+        if isinstance(raw, bool) or not 1 <= rating <= 5:
+            raise InputError("rating must be a whole number from 1 to 5", "rating")
+    except InputError as error:
+        return error.response()
+    assert conversation_id is not None
+    async with request_session(request) as session:
+        feedback = await service.add_feedback(session, conversation_id, rating)
+        await session.commit()
+    return web.json_response({"id": feedback.id}, status=201)
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register the internal API."""
+    app.router.add_get("/internal/availability", availability)
+    app.router.add_post("/internal/handoffs", create_handoff)
+    app.router.add_post("/internal/handoffs/{conversation_id}/messages", relay_message)
+    app.router.add_post("/internal/handoffs/{conversation_id}/cancel", cancel_handoff)
+    app.router.add_post("/internal/callbacks", create_callback)
+    app.router.add_post("/internal/feedback", create_feedback)

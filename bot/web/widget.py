@@ -1,0 +1,164 @@
+"""The embeddable web chat widget: its loader, its demo page and its settings.
+
+    GET /                     demo page: the programme in GOV.UK style, with the widget
+    GET /widget.js            the widget (one script tag embeds it on any page)
+    GET /widget/config.json   where the widget's Rasa is, the hotline number
+
+Any site embeds the widget with
+
+    <script src="http://localhost:8080/widget.js"
+            data-rasa-url="http://localhost:5005" defer></script>
+
+The widget loads its CSS and the socket.io client from this app's /static/ and
+talks to Rasa's socket.io channel directly; Rasa must list the site's origin in
+`CORS_ORIGINS` (bot/stack.py). docs/handoff.md, "Widget", has the message mapping.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from bot.web.app import STATIC_DIR
+
+HOTLINE_NUMBER = "0845 5390543"
+WIDGET_JS = STATIC_DIR / "widget" / "widget.js"
+
+
+@dataclass(frozen=True)
+class WidgetSettings:
+    """Where the widget finds Rasa.
+
+    Attributes:
+        rasa_url: Base URL of Rasa as the browser reaches it (socket.io on /socket.io).
+
+    """
+
+    rasa_url: str
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> WidgetSettings:
+        """Read `WIDGET_RASA_URL`, else `RASA_URL` (bot/stack.py sets it), else :5005.
+
+        Args:
+            env: The environment; `os.environ` when omitted.
+
+        Returns:
+            The settings.
+
+        Raises:
+            ValueError: If the URL is not http(s).
+
+        """
+        env = dict(os.environ if env is None else env)
+        url = (env.get("WIDGET_RASA_URL") or env.get("RASA_URL") or "http://localhost:5005")
+        url = url.strip().rstrip("/")
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise ValueError(f"WIDGET_RASA_URL/RASA_URL must be an http(s) URL, not {url!r}")
+        return cls(rasa_url=url)
+
+    @property
+    def socket_origins(self) -> str:
+        """The CSP `connect-src` sources for Rasa's socket.io (polling and WebSocket)."""
+        parts = urlsplit(self.rasa_url)
+        ws = "wss" if parts.scheme == "https" else "ws"
+        return f"{parts.scheme}://{parts.netloc} {ws}://{parts.netloc}"
+
+
+WIDGET = web.AppKey("widget", WidgetSettings)
+
+
+def content_security_policy(settings: WidgetSettings) -> str:
+    """The demo page's policy: only our own files, and Rasa for the socket.
+
+    Args:
+        settings: The widget settings.
+
+    Returns:
+        The `Content-Security-Policy` header value.
+
+    """
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"font-src 'self'; connect-src 'self' {settings.socket_origins}; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+async def demo_page(request: web.Request) -> web.Response:
+    """Render the demo page with the widget.
+
+    Args:
+        request: The request.
+
+    Returns:
+        The HTML page, with a strict CSP (no inline script).
+
+    """
+    settings = request.app[WIDGET]
+    response = aiohttp_jinja2.render_template(
+        "widget/demo.html", request, {"rasa_url": settings.rasa_url, "hotline": HOTLINE_NUMBER}
+    )
+    response.headers["Content-Security-Policy"] = content_security_policy(settings)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+async def widget_js(request: web.Request) -> web.FileResponse:
+    """Serve the widget script at a stable URL (revalidated, so updates reach sites).
+
+    Args:
+        request: The request.
+
+    Returns:
+        The script.
+
+    """
+    return web.FileResponse(
+        WIDGET_JS,
+        headers={
+            "Content-Type": "text/javascript; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+async def widget_config(request: web.Request) -> web.Response:
+    """Tell a page where the widget's Rasa is (for sites that build the tag themselves).
+
+    Args:
+        request: The request.
+
+    Returns:
+        JSON `{"rasa_url", "socketio_path", "hotline_number"}`, readable from any origin.
+
+    """
+    settings = request.app[WIDGET]
+    return web.json_response(
+        {
+            "rasa_url": settings.rasa_url,
+            "socketio_path": "/socket.io",
+            "hotline_number": HOTLINE_NUMBER,
+        },
+        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"},
+    )
+
+
+def setup_widget(app: web.Application, settings: WidgetSettings | None = None) -> None:
+    """Register the widget routes.
+
+    Args:
+        app: The application (jinja2 already set up).
+        settings: Widget settings (read from the environment when omitted).
+
+    """
+    app[WIDGET] = settings or WidgetSettings.from_env()
+    app.router.add_get("/", demo_page, name="widget_demo")
+    app.router.add_get("/widget.js", widget_js, name="widget_js")
+    app.router.add_get("/widget/config.json", widget_config, name="widget_config")
