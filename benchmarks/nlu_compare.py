@@ -12,6 +12,11 @@ the accuracy the classifier would have had without it), entity precision,
 recall and F1 (a predicted entity counts only with the exact span, type and
 value), training wall-clock time and median parse latency.
 
+Trained models are kept in ``~/.cache/mutuals-hotline/bench/nlu/`` under a
+digest of the prepared config, ``data/nlu`` and the package versions: a later
+run with the same inputs scores the kept model again and reports the training
+time measured when it was trained (``--retrain`` trains anew).
+
 Usage::
 
     python -m benchmarks.nlu_compare                  # ours vs Rasa's default
@@ -24,8 +29,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import gc
+import hashlib
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -36,6 +44,7 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +52,7 @@ import yaml
 
 from benchmarks.common import (
     BIN,
+    CACHE_DIR,
     ROOT,
     format_table,
     machine_info,
@@ -169,6 +179,53 @@ def train(candidate: Candidate, config: Path, workdir: Path) -> tuple[Path, floa
     return model, seconds
 
 
+# Packages whose version changes what training produces.
+FINGERPRINT_PACKAGES = ("rasa", "tensorflow", "spacy", "en-core-web-md", "scikit-learn")
+MODEL_CACHE = CACHE_DIR / "nlu"
+MODEL_CACHE_KEEP = 8
+
+
+def fingerprint(config: Path) -> str:
+    """A digest of everything an NLU model depends on: config, data and package versions."""
+    digest = hashlib.sha256(config.read_bytes())
+    for path in sorted(NLU_DATA.rglob("*.yml")):
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    for package in FINGERPRINT_PACKAGES:
+        try:
+            digest.update(f"{package}=={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package} missing".encode())
+    return digest.hexdigest()[:16]
+
+
+def cached_model(label: str, key: str) -> tuple[Path, dict[str, Any]] | None:
+    """A model trained earlier from the same inputs, with how long its training took."""
+    model, meta = MODEL_CACHE / f"{label}-{key}.tar.gz", MODEL_CACHE / f"{label}-{key}.json"
+    if model.exists() and meta.exists():
+        try:
+            return model, json.loads(meta.read_text(encoding="utf-8"))
+        except ValueError:
+            return None
+    return None
+
+
+def store_model(label: str, key: str, model: Path, train_seconds: float) -> None:
+    """Keeps a trained model for later runs (the newest few only)."""
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(model, MODEL_CACHE / f"{label}-{key}.tar.gz")
+    meta = {
+        "train_seconds": round(train_seconds, 1),
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
+    }
+    (MODEL_CACHE / f"{label}-{key}.json").write_text(json.dumps(meta), encoding="utf-8")
+    models = sorted(MODEL_CACHE.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in models[MODEL_CACHE_KEEP:]:
+        old.unlink(missing_ok=True)
+        old.with_name(old.name.removesuffix(".tar.gz") + ".json").unlink(missing_ok=True)
+
+
 # --- data -----------------------------------------------------------------------------
 
 
@@ -250,7 +307,10 @@ def score(model: Path, examples: Sequence[HeldOutExample]) -> dict[str, Any]:
     from sklearn.metrics import accuracy_score, classification_report, f1_score
 
     load_started = time.perf_counter()
-    agent = Agent.load(model)
+    with warnings.catch_warnings():
+        # Config warnings (e.g. evaluation epochs beyond a short --epochs) are not news here.
+        warnings.simplefilter("ignore", UserWarning)
+        agent = Agent.load(model)
     load_seconds = time.perf_counter() - load_started
     parsed = asyncio.run(_parse_all(agent, [e.text for e in examples]))
     del agent
@@ -348,9 +408,15 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         cells = []
         for label in labels:
             value = results[label].get(key)
-            cells.append("-" if value is None else f"{float(value):.{digits}f}")
+            cell = "-" if value is None else f"{float(value):.{digits}f}"
+            if key == "train_seconds" and results[label].get("train_seconds_from_cache"):
+                cell += "*"
+            cells.append(cell)
         rows.append([title, *cells])
-    return format_table(["metric", *labels], rows)
+    table = format_table(["metric", *labels], rows)
+    if any(r.get("train_seconds_from_cache") for r in results.values()):
+        table += "\n* model reused from the cache; time measured when it was trained"
+    return table
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -371,6 +437,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--heldout", type=Path, default=HELDOUT, help="held-out NLU YAML")
     parser.add_argument("--report", type=Path, default=None,
                         help=f"where to write the JSON (default reports/{REPORT_NAME})")
+    parser.add_argument("--retrain", action="store_true",
+                        help="train even if a model from the same config and data is cached")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory (models, configs, logs)")
     args = parser.parse_args(argv)
@@ -424,15 +492,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = workdir / f"config-{candidate.label}.yml"
             pipeline = prepare_config(candidate.source, config, candidate.label, args.seed,
                                       args.epochs)
-            print(f"[{candidate.label}] training ({candidate.source}) ...", flush=True)
-            model, train_seconds = train(candidate, config, workdir)
-            print(f"[{candidate.label}] trained in {train_seconds:.1f} s; scoring "
-                  f"{len(heldout)} held-out messages ...", flush=True)
+            key = fingerprint(config)
+            cached = None if args.retrain else cached_model(candidate.label, key)
+            if cached is not None:
+                model, meta = cached
+                train_seconds = float(meta["train_seconds"])
+                print(f"[{candidate.label}] same config and data as a model trained "
+                      f"{meta.get('trained_at')} in {train_seconds:.1f} s: reusing it "
+                      "(--retrain to train again)", flush=True)
+            else:
+                print(f"[{candidate.label}] training ({candidate.source}) ...", flush=True)
+                model, train_seconds = train(candidate, config, workdir)
+                store_model(candidate.label, key, model, train_seconds)
+                meta = None
+                print(f"[{candidate.label}] trained in {train_seconds:.1f} s", flush=True)
+            print(f"[{candidate.label}] scoring {len(heldout)} held-out messages ...", flush=True)
             metrics = score(model, heldout)
             results[candidate.label] = {
                 "config_source": str(candidate.source),
                 "pipeline": pipeline,
+                "fingerprint": key,
                 "train_seconds": round(train_seconds, 1),
+                "train_seconds_from_cache": meta,
                 "model_mb": round(model.stat().st_size / 1024 / 1024, 1),
                 **metrics,
             }

@@ -7,21 +7,26 @@ its own sender id. Each request's latency is the time until Rasa's reply (all
 of the bot's messages for that turn) has arrived.
 
 - Ours: if a Rasa server already answers on ``--existing-url``
-  (http://localhost:5005), it is used as it is (its action server is taken to be
-  on port 5055). Otherwise ``python -m bot.stack`` is started on spare ports
-  (RASA_PORT/ACTIONS_PORT/WEB_PORT, default 5105/5155/8180) and stopped at the end.
+  (http://localhost:5005), it is used as it is, its action server taken to be on
+  ``--existing-actions-port`` (5055). Otherwise ``python -m bot.stack`` is
+  started on spare ports (RASA_PORT/ACTIONS_PORT/WEB_PORT, default
+  5105/5155/8180) and stopped at the end.
 - Stock: ``rasa init --no-prompt`` in a temporary directory trains Rasa's example
   bot once per Rasa version (kept in ``~/.cache/mutuals-hotline/bench/``), served
   with ``rasa run --port 5006`` (it has no custom actions).
 
 Memory is the summed resident set size of the Rasa server's and the action
-server's process trees, read from ``/proc``. The award look-up action is also
-timed on its own, straight against the action server's ``/webhook``.
+server's process trees, read from ``/proc`` (psutil if installed). The award
+look-up action is also timed on its own, straight against the action server's
+``/webhook``, with the request Rasa would send.
+
+Every request has a time-out and every phase a deadline; only loopback
+addresses are contacted.
 
 Usage::
 
     python -m benchmarks.stack_latency
-    python -m benchmarks.stack_latency --skip-stock --levels 1 5
+    python -m benchmarks.stack_latency --skip stock --levels 1 5
 """
 
 from __future__ import annotations
@@ -314,7 +319,8 @@ async def start_ours(
     """
     existing = URL(args.existing_url)
     if await http_ok(session, str(existing)):
-        target = Target("ours", int(existing.port or 5005), OUR_SCRIPT, actions_port=5055)
+        target = Target("ours", int(existing.port or 5005), OUR_SCRIPT,
+                        actions_port=args.existing_actions_port)
         target.notes.append(f"used the stack already running at {existing}")
         print(f"[ours] using the stack already running at {existing}")
         return target
@@ -705,10 +711,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--min-messages", type=int, default=30,
                         help="repeat conversations until each phase sends at least this many "
                              "messages (default 30)")
-    parser.add_argument("--action-requests", type=int, default=40,
-                        help="award action requests per concurrency level (default 40)")
+    parser.add_argument("--action-requests", type=int, default=100,
+                        help="award action requests per concurrency level (default 100)")
     parser.add_argument("--existing-url", default="http://localhost:5005/",
                         help="use the stack answering here if there is one")
+    parser.add_argument("--existing-actions-port", type=int, default=5055,
+                        help="the action server of the stack on --existing-url (default 5055)")
     parser.add_argument("--rasa-port", type=int, default=5105)
     parser.add_argument("--actions-port", type=int, default=5155)
     parser.add_argument("--web-port", type=int, default=8180)
@@ -725,6 +733,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if any(level < 1 or level > 200 for level in args.levels):
         parser.error("--levels must be between 1 and 200")
+    host = URL(args.existing_url).host or ""
+    if host != "localhost" and not host.startswith("127.") and host not in ("::1", "[::1]"):
+        parser.error("--existing-url must be on this machine (localhost, 127.x.x.x or ::1)")
     if args.min_messages < 1 or args.action_requests < 1:
         parser.error("--min-messages and --action-requests must be positive")
     return args

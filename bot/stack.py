@@ -97,8 +97,9 @@ def services(config: StackConfig) -> list[Service]:
         "--auth-token",
         config.rasa_token,
     ]
-    for origin in config.cors_origins:
-        rasa += ["--cors", origin]
+    if config.cors_origins:
+        # One --cors with every origin: argparse keeps only the last of repeated --cors.
+        rasa += ["--cors", *config.cors_origins]
     return [
         Service(
             "actions",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,3 +125,19 @@ async def test_hotline_channel_forwards_staff_fields_and_custom_payloads() -> No
         {"anything": 1},
     ]
     assert {room for _, _, room in sio.emitted} == {"conv"}
+
+
+def test_rasa_allows_every_cors_origin(tmp_path: Path) -> None:
+    """Repeated `--cors` flags keep only the last origin (argparse, nargs="*")."""
+    from rasa.cli.arguments.run import add_server_arguments
+
+    from bot.stack import StackConfig, services
+
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"")
+    config = StackConfig.from_env({"RASA_MODEL": str(model), "WEB_PORT": "8080"})
+    rasa = next(s for s in services(config) if s.name == "rasa")
+    parser = argparse.ArgumentParser()
+    add_server_arguments(parser)
+    parsed, _ = parser.parse_known_args(rasa.argv[2:])
+    assert parsed.cors == ["http://localhost:8080", "http://127.0.0.1:8080"]

@@ -11,7 +11,7 @@ This subclass keeps the channel's name (`socketio`, so `output_channel=latest`
 still finds it) and its events, and:
 
 - adds the message fields in `FORWARDED_FIELDS` (`sender`, `staff_name`,
-  `handoff_state`) to every `bot_uttered` payload that carries them;
+  `queue_position`, `handoff_state`) to every `bot_uttered` payload that carries them;
 - emits any other custom payload as the `bot_uttered` data itself
   (`{"typing": true, "sender": "staff"}` arrives as exactly that); the stock
   `{"data": {...}}` form still works.
@@ -30,7 +30,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-FORWARDED_FIELDS = ("sender", "staff_name", "handoff_state")
+FORWARDED_FIELDS = ("sender", "staff_name", "queue_position", "handoff_state")
 _STOCK_CUSTOM_KEYS = frozenset({"data", "room", "to"})
 
 
@@ -46,7 +46,7 @@ def forwarded(fields: dict[str, Any]) -> dict[str, Any]:
         "no longer handed over" is news).
 
     """
-    picked = {key: fields[key] for key in ("sender", "staff_name") if fields.get(key)}
+    picked = {key: fields[key] for key in FORWARDED_FIELDS if fields.get(key) is not None}
     if "handoff_state" in fields:
         picked["handoff_state"] = fields["handoff_state"]
     return picked

@@ -235,21 +235,20 @@ async def create_from_bot(
         `{"id", "position", "expected_wait_seconds", "status", "created"}`.
 
     """
-    ticket, created = await service.create_ticket(
-        session,
-        conversation_id=conversation_id,
-        channel=channel,
-        reason=reason,
-        priority=priority,
-        summary=summary,
-    )
+    async with runtime.create_lock:
+        ticket, created = await service.create_ticket(
+            session,
+            conversation_id=conversation_id,
+            channel=channel,
+            reason=reason,
+            priority=priority,
+            summary=summary,
+        )
     position = await service.position_of(session, ticket)
     per_caller = await service.handle_seconds(session, runtime.settings.default_handle_seconds)
     wait = service.expected_wait(position or 0, per_caller)
     note = None
     if created:
-        # The caller is told this place by the bot now; the worker only sends changes.
-        ticket.last_position = position
         note = await service.add_message(
             session,
             ticket,

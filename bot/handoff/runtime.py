@@ -107,6 +107,9 @@ class HandoffRuntime:
         self.rasa = rasa
         self.hub = ConsoleHub()
         self._queue_dirty = asyncio.Event()
+        # Creations are serialised so each caller is told a distinct, correct place
+        # (concurrent transactions cannot see each other's new tickets).
+        self.create_lock = asyncio.Lock()
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 

@@ -264,6 +264,10 @@ async def create_ticket(
     )
     session.add(ticket)
     try:
+        await session.flush()
+        # Set the place the bot is about to announce in the same commit, so the queue
+        # worker never sees this ticket without it (and never announces it twice).
+        ticket.last_position = await position_of(session, ticket)
         await session.commit()
     except IntegrityError:
         # Another request created it first (the partial unique index caught the race).
@@ -383,7 +387,7 @@ async def transition(
     if result.rowcount == 0:
         view = await get_ticket(session, ticket_id)
         status = view.ticket.status
-        if status in allowed and view.assigned_username:
+        if view.assigned_username and (status in allowed or status == "assigned"):
             raise HandoffError(
                 409, f"cannot {action}: this conversation is with {view.assigned_name}"
             )

@@ -149,7 +149,9 @@
   const log = el("div", { class: "mh-log", tabindex: "0", role: "region", "aria-label": "Conversation" });
   const list = el("ol", { class: "mh-messages" });
   const typing = el("p", { class: "govuk-body-s mh-typing", hidden: true });
-  log.append(list, typing);
+  const intro = el("p", { class: "govuk-body-s mh-intro" },
+    "Ask about the programme, whether your service might be eligible, how to apply or the published awards.");
+  log.append(intro, list, typing);
   const announcer = el("div", { class: "govuk-visually-hidden mh-announcer", "aria-live": "polite" });
 
   const form = el("form", { class: "mh-form", novalidate: true });
@@ -170,7 +172,7 @@
 
   // ---- rendering ------------------------------------------------------------
   const nodes = new Map();
-  const SENDER_TEXT = { user: "You said", bot: "The assistant said" };
+  const SENDER_TEXT = { user: "You said", bot: "The assistant said", system: "Service message" };
 
   function senderLabel(message) {
     if (message.from === "staff") return (message.name ? message.name + ", " : "") + "hotline adviser";
@@ -350,7 +352,7 @@
       if (sender === "staff" || !sender) showTyping("staff", STAFF_TYPING_MS);
       return;
     }
-    const from = sender === "staff" ? "staff" : "bot";
+    const from = sender === "staff" || sender === "system" ? sender : "bot";
     const message = { id: newId(), from: from, text: typeof data.text === "string" ? data.text : "", ts: Date.now() };
     if (from === "staff" && data.staff_name) message.name = String(data.staff_name);
     const replies = data.quick_replies || data.buttons;
@@ -365,11 +367,13 @@
       message.linkText = attachment.type === "image" ? "View the image (opens in new tab)" : null;
     }
     const changesHandoff = Object.prototype.hasOwnProperty.call(data, "handoff_state");
-    if (!message.text && !message.link && !changesHandoff) return;
+    if (!message.text && !message.link && !changesHandoff) return; // e.g. the phone's {"handoff": "dial"}
 
     hideTyping();
     state = readState();
     if (from === "staff") { state.handoff = "with_agent"; if (message.name) state.staffName = message.name; }
+    // Service notices: a queue position means waiting; any other ends the handoff (hand back, resolve).
+    if (from === "system") state.handoff = data.queue_position != null ? "queued" : null;
     if (changesHandoff) state.handoff = data.handoff_state === "none" ? null : (data.handoff_state || null);
     if (!state.handoff) state.staffName = null;
     if (message.text || message.link) {
