@@ -69,7 +69,7 @@ def closed_message(availability: dict[str, Any]) -> str:
 def ticket_payload(tracker: Tracker, reason: str, priority: str) -> dict[str, Any]:
     """Builds the ticket request: who, why, how urgent and what the bot learned."""
     summary = summarise(tracker.events, tracker.slots)
-    summary["line"] = one_line(summary)
+    summary["one_line"] = one_line(summary)
     return {
         "conversation_id": tracker.sender_id,
         "channel": channel_of(tracker),

@@ -12,10 +12,14 @@ the accuracy the classifier would have had without it), entity precision,
 recall and F1 (a predicted entity counts only with the exact span, type and
 value), training wall-clock time and median parse latency.
 
-Trained models are kept in ``~/.cache/mutuals-hotline/bench/nlu/`` under a
-digest of the prepared config, ``data/nlu`` and the package versions: a later
-run with the same inputs scores the kept model again and reports the training
-time measured when it was trained (``--retrain`` trains anew).
+The two are trained at the same time, each with one TensorFlow thread (DIET
+barely keeps a second core busy, so this about halves the wait on a two-core
+machine); ``--sequential`` trains them one after the other with TensorFlow's
+default threading instead. Trained models are kept in
+``~/.cache/mutuals-hotline/bench/nlu/`` under a digest of the prepared config,
+``data/nlu`` and the package versions: a later run with the same inputs scores
+the kept model again and reports the training time measured when it was
+trained (``--retrain`` trains anew).
 
 Usage::
 
@@ -43,6 +47,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -75,6 +80,12 @@ FALLBACK_INTENT = "nlu_fallback"
 SEEDED_COMPONENTS = {"DIETClassifier", "ResponseSelector", "TEDPolicy", "UnexpecTEDIntentPolicy"}
 EPOCH_COMPONENTS = {"DIETClassifier", "ResponseSelector"}
 TRAIN_TIMEOUT_SECONDS = 45 * 60
+# Rasa reads the first two; OpenMP covers numpy/spaCy work during featurisation.
+THREAD_VARIABLES = (
+    "TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS", "OMP_NUM_THREADS"
+)
+MODE_ALONE = "alone (TensorFlow's default threads)"
+MODE_PARALLEL = "both at once, one thread each"
 
 
 def rasa_default_config() -> Path:
@@ -147,13 +158,16 @@ def prepare_config(
     return list(pipeline)
 
 
-def train(candidate: Candidate, config: Path, workdir: Path) -> tuple[Path, float]:
+def train(
+    candidate: Candidate, config: Path, workdir: Path, threads: int | None = None
+) -> tuple[Path, float]:
     """Trains an NLU-only model with ``rasa train nlu`` in a subprocess.
 
     Args:
         candidate: What to train.
         config: The prepared config.
         workdir: Temporary directory for the model, the log and Rasa's cache.
+        threads: If given, TensorFlow's (and OpenMP's) thread count for the run.
 
     Returns:
         The model's path and the wall-clock training time in seconds.
@@ -169,7 +183,10 @@ def train(candidate: Candidate, config: Path, workdir: Path) -> tuple[Path, floa
     ]
     # A fresh cache: otherwise components trained earlier with the same inputs
     # (e.g. by `make train`) are reused and the training time means nothing.
-    env = subprocess_env({"RASA_CACHE_DIRECTORY": str(workdir / f"cache-{candidate.label}")})
+    extra = {"RASA_CACHE_DIRECTORY": str(workdir / f"cache-{candidate.label}")}
+    if threads is not None:
+        extra.update({name: str(threads) for name in THREAD_VARIABLES})
+    env = subprocess_env(extra)
     code, seconds = run_logged(argv, log, env=env, timeout=TRAIN_TIMEOUT_SECONDS)
     model = out / f"{candidate.label}.tar.gz"
     if code != 0 or not model.exists():
@@ -204,18 +221,18 @@ def cached_model(label: str, key: str) -> tuple[Path, dict[str, Any]] | None:
     model, meta = MODEL_CACHE / f"{label}-{key}.tar.gz", MODEL_CACHE / f"{label}-{key}.json"
     if model.exists() and meta.exists():
         try:
-            return model, json.loads(meta.read_text(encoding="utf-8"))
+            return model, {**json.loads(meta.read_text(encoding="utf-8")), "cached": True}
         except ValueError:
             return None
     return None
 
 
-def store_model(label: str, key: str, model: Path, train_seconds: float) -> None:
-    """Keeps a trained model for later runs (the newest few only)."""
+def store_model(label: str, key: str, model: Path, meta: dict[str, Any]) -> None:
+    """Keeps a trained model and its training figures for later runs (the newest few only)."""
     MODEL_CACHE.mkdir(parents=True, exist_ok=True)
     shutil.copy2(model, MODEL_CACHE / f"{label}-{key}.tar.gz")
     meta = {
-        "train_seconds": round(train_seconds, 1),
+        **meta,
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "load_average_1m_after": round(os.getloadavg()[0], 2),
     }
@@ -409,12 +426,12 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         for label in labels:
             value = results[label].get(key)
             cell = "-" if value is None else f"{float(value):.{digits}f}"
-            if key == "train_seconds" and results[label].get("train_seconds_from_cache"):
+            if key == "train_seconds" and results[label]["training"]["cached"]:
                 cell += "*"
             cells.append(cell)
         rows.append([title, *cells])
     table = format_table(["metric", *labels], rows)
-    if any(r.get("train_seconds_from_cache") for r in results.values()):
+    if any(r["training"]["cached"] for r in results.values()):
         table += "\n* model reused from the cache; time measured when it was trained"
     return table
 
@@ -439,6 +456,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help=f"where to write the JSON (default reports/{REPORT_NAME})")
     parser.add_argument("--retrain", action="store_true",
                         help="train even if a model from the same config and data is cached")
+    parser.add_argument("--sequential", action="store_true",
+                        help="train one model after the other with TensorFlow's default threads "
+                             "(default: both at once, one thread each, which takes about half "
+                             "the time on two cores)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory (models, configs, logs)")
     args = parser.parse_args(argv)
@@ -488,34 +509,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="nlu-compare-"))
     results: dict[str, dict[str, Any]] = {}
     try:
+        prepared = []
         for candidate in candidates:
             config = workdir / f"config-{candidate.label}.yml"
             pipeline = prepare_config(candidate.source, config, candidate.label, args.seed,
                                       args.epochs)
-            key = fingerprint(config)
-            cached = None if args.retrain else cached_model(candidate.label, key)
-            if cached is not None:
-                model, meta = cached
-                train_seconds = float(meta["train_seconds"])
-                print(f"[{candidate.label}] same config and data as a model trained "
-                      f"{meta.get('trained_at')} in {train_seconds:.1f} s: reusing it "
-                      "(--retrain to train again)", flush=True)
-            else:
-                print(f"[{candidate.label}] training ({candidate.source}) ...", flush=True)
-                model, train_seconds = train(candidate, config, workdir)
-                store_model(candidate.label, key, model, train_seconds)
-                meta = None
-                print(f"[{candidate.label}] trained in {train_seconds:.1f} s", flush=True)
+            prepared.append((candidate, config, pipeline, fingerprint(config)))
+        models = {} if args.retrain else {
+            c.label: found for c, _, _, key in prepared
+            if (found := cached_model(c.label, key)) is not None
+        }
+        for label, (_, meta) in models.items():
+            print(f"[{label}] same config and data as a model trained {meta.get('trained_at')} "
+                  f"in {meta['train_seconds']:.1f} s: reusing it (--retrain to train again)")
+        pending = [item for item in prepared if item[0].label not in models]
+        parallel = len(pending) > 1 and not args.sequential
+        mode = MODE_PARALLEL if parallel else MODE_ALONE
+        for candidate, _, _, _ in pending:
+            print(f"[{candidate.label}] training ({candidate.source}; {mode}) ...", flush=True)
+        with ThreadPoolExecutor(max_workers=len(pending) if parallel else 1) as pool:
+            futures = {
+                item[0].label: pool.submit(train, item[0], item[1], workdir,
+                                           1 if parallel else None)
+                for item in pending
+            }
+            for candidate, _, _, key in pending:
+                model, seconds = futures[candidate.label].result()
+                print(f"[{candidate.label}] trained in {seconds:.1f} s", flush=True)
+                meta = {"train_seconds": round(seconds, 1), "training_mode": mode}
+                store_model(candidate.label, key, model, meta)
+                models[candidate.label] = (model, {**meta, "cached": False})
+
+        for candidate, _, pipeline, key in prepared:
+            model, meta = models[candidate.label]
             print(f"[{candidate.label}] scoring {len(heldout)} held-out messages ...", flush=True)
-            metrics = score(model, heldout)
             results[candidate.label] = {
                 "config_source": str(candidate.source),
                 "pipeline": pipeline,
                 "fingerprint": key,
-                "train_seconds": round(train_seconds, 1),
-                "train_seconds_from_cache": meta,
+                "train_seconds": meta["train_seconds"],
+                "training": meta,
                 "model_mb": round(model.stat().st_size / 1024 / 1024, 1),
-                **metrics,
+                **score(model, heldout),
             }
     except (RuntimeError, ValueError) as error:
         print(f"FAILED: {error}", file=sys.stderr)
@@ -546,7 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "macro/weighted F1 are over the held-out intents",
                 "entities match only with the exact span, type and value",
                 "training time is the wall clock of `rasa train nlu` (process start, "
-                "imports, featurising, training, packaging) with an empty training cache",
+                "imports, featurising, training, packaging) with an empty training cache; "
+                "see each result's training.training_mode",
                 "parse latency is Agent.parse_message in-process, one message at a time",
             ],
         },

@@ -48,6 +48,7 @@ class StackConfig:
     web_port: int
     rasa_token: str
     cors_origins: tuple[str, ...]
+    internal_token: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
@@ -72,7 +73,9 @@ class StackConfig:
         cors = tuple(o.strip() for o in origins.split(",") if o.strip())
         if "*" in cors:
             raise StackError("CORS_ORIGINS must list the sites' own origins, not '*'")
-        return cls(model, ports["RASA_PORT"], ports["ACTIONS_PORT"], web, token, cors)
+        # The action server and the web app share this secret (docs/handoff.md).
+        internal = env.get("HOTLINE_INTERNAL_TOKEN") or secrets.token_urlsafe(32)
+        return cls(model, ports["RASA_PORT"], ports["ACTIONS_PORT"], web, token, cors, internal)
 
 
 def credentials_file(config: StackConfig) -> Path:
@@ -154,8 +157,16 @@ def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
         ACTIONS_PORT=str(config.actions_port),
         WEB_PORT=str(config.web_port),
         RASA_TRACKER_DB=os.environ.get("RASA_TRACKER_DB", str(ROOT / "var" / "rasa_tracker.db")),
+        HOTLINE_INTERNAL_TOKEN=config.internal_token,
     )
     (ROOT / "var").mkdir(exist_ok=True)
+    # Schema, seed data and the first supervisor before anything serves requests
+    # (each step is idempotent; ensure-admin prints a generated password once).
+    for step in (["seed"], ["staff", "ensure-admin"]):
+        done = subprocess.run([sys.executable, "-m", "bot", *step], cwd=ROOT, env=env)  # noqa: S603
+        if done.returncode != 0:
+            print(f"`python -m bot {' '.join(step)}` failed; not starting.", file=sys.stderr)
+            return 1
     # Only the configured channels (bot/channels/credentials.py); ${VAR}s stay unexpanded.
     for note in write_effective_credentials(env, target=credentials_file(config)):
         print(f"Warning: {note}", file=sys.stderr, flush=True)
@@ -191,7 +202,8 @@ def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
                     if not pending:
                         print(
                             "\nThe hotline assistant is running:\n"
-                            f"  web chat and console  http://localhost:{config.web_port}/\n"
+                            f"  web chat demo  http://localhost:{config.web_port}/\n"
+                            f"  staff console  http://localhost:{config.web_port}/console\n"
                             f"  Rasa (REST, socket.io, phone)  http://localhost:{config.rasa_port}/\n"
                             f"  action server  http://localhost:{config.actions_port}/health\n"
                             "Press Ctrl-C to stop.\n",

@@ -7,6 +7,7 @@ here a small aiohttp server on loopback stands in for it so every branch
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from actions.handoff import (
 )
 from actions.phone import format_uk_phone, normalise_uk_phone
 from actions.summary import one_line, summarise
-from scripts.generate_relay_rules import TARGET, expected
+from bot.handoff.rules import intents_of, rules_yaml
 from tests.trackers import load_domain, make_tracker, user_event
 
 DOMAIN = load_domain()
@@ -103,9 +104,11 @@ def test_summary_of_what_the_bot_learned() -> None:
 
 
 def test_relay_rules_cover_every_intent_and_are_current() -> None:
-    assert TARGET.read_text(encoding="utf-8") == expected()
-    for intent in DOMAIN["intents"]:
-        assert f"- intent: {intent}\n      - action: action_relay_to_agent" in expected()
+    root = Path(__file__).resolve().parent.parent
+    expected = rules_yaml(intents_of(root / "domain.yml"))
+    assert (root / "data" / "rules" / "handoff_relay.yml").read_text(encoding="utf-8") == expected
+    for intent in [*DOMAIN["intents"], "nlu_fallback"]:
+        assert f"- intent: {intent}\n      - action: action_relay_to_agent" in expected
 
 
 @pytest.mark.parametrize(
@@ -285,7 +288,7 @@ async def test_request_opens_a_ticket_with_summary(hotline: FakeHotline) -> None
     assert (method, path) == ("POST", "/internal/handoffs")
     assert body["reason"] == "help with a business plan"
     assert body["priority"] == "normal" and body["channel"] == "socketio"
-    assert body["conversation_id"] == "test-user" and "line" in body["summary"]
+    assert body["conversation_id"] == "test-user" and "one_line" in body["summary"]
     assert SlotSet("handoff_active", True) in events
     assert SlotSet("handoff_state", "queued") in events
     assert "number 2 in the queue" in messages[0]["text"]

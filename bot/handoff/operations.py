@@ -94,6 +94,7 @@ async def claim(
     error = await runtime.send_to_caller(
         str(view.ticket.conversation_id),
         [
+            slot_event("handoff_active", True),
             slot_event("handoff_state", "with_agent"),
             bot_message(claim_text(staff), sender="staff", staff_name=staff.display_name),
         ],
@@ -178,7 +179,11 @@ async def release(
     await session.commit()
     error = await runtime.send_to_caller(
         str(view.ticket.conversation_id),
-        [slot_event("handoff_state", None), bot_message(BACK_TO_BOT, sender="system")],
+        [
+            slot_event("handoff_active", False),
+            slot_event("handoff_state", None),
+            bot_message(BACK_TO_BOT, sender="system"),
+        ],
     )
     await _finish(runtime, view, "updated", note)
     return _outcome(view, error)
@@ -209,6 +214,7 @@ async def resolve(
     error = await runtime.send_to_caller(
         str(view.ticket.conversation_id),
         [
+            slot_event("handoff_active", False),
             slot_event("handoff_state", None),
             bot_message(BACK_TO_BOT, sender="system"),
             satisfaction_event(),

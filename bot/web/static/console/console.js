@@ -153,9 +153,8 @@ function startConversation() {
   connect((event) => {
     if (event.type === "message" && event.ticket_id === ticketId) append(event.message);
     if (event.type === "ticket" && event.ticket.id === ticketId) {
-      const changed = root.dataset.status !== event.ticket.status || root.dataset.assigned !== String(event.ticket.assigned_to);
       statusText.textContent = event.ticket.status;
-      if (changed && root.dataset.status !== event.ticket.status) {
+      if (root.dataset.status !== event.ticket.status) {
         // Actions available depend on the state: re-render the page once it settles.
         root.dataset.status = event.ticket.status;
         setTimeout(() => location.reload(), 300);
