@@ -252,7 +252,25 @@ def run_logged(
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             code = -9
+        except BaseException:
+            # Ctrl-C reaches only us (the child has its own session): stop it too.
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
     return code, time.perf_counter() - started
+
+
+_STARTED: list[ManagedProcess] = []
+
+
+def stop_started() -> None:
+    """Stops every :class:`ManagedProcess` this program started that still runs.
+
+    For a ``finally`` in ``main``: servers run in sessions of their own, so an
+    interrupted run would otherwise leave them behind.
+    """
+    for process in reversed(_STARTED):
+        process.stop()
 
 
 @dataclass
@@ -280,6 +298,7 @@ class ManagedProcess:
             self.argv, cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
+        _STARTED.append(self)
 
     @property
     def pid(self) -> int:

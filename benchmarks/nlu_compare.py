@@ -12,10 +12,7 @@ the accuracy the classifier would have had without it), entity precision,
 recall and F1 (a predicted entity counts only with the exact span, type and
 value), training wall-clock time and median parse latency.
 
-The two are trained at the same time, each with one TensorFlow thread (DIET
-barely keeps a second core busy, so this about halves the wait on a two-core
-machine); ``--sequential`` trains them one after the other with TensorFlow's
-default threading instead. Trained models are kept in
+Trained models are kept in
 ``~/.cache/mutuals-hotline/bench/nlu/`` under a digest of the prepared config,
 ``data/nlu`` and the package versions: a later run with the same inputs scores
 the kept model again and reports the training time measured when it was
@@ -47,7 +44,6 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -80,12 +76,6 @@ FALLBACK_INTENT = "nlu_fallback"
 SEEDED_COMPONENTS = {"DIETClassifier", "ResponseSelector", "TEDPolicy", "UnexpecTEDIntentPolicy"}
 EPOCH_COMPONENTS = {"DIETClassifier", "ResponseSelector"}
 TRAIN_TIMEOUT_SECONDS = 45 * 60
-# Rasa reads the first two; OpenMP covers numpy/spaCy work during featurisation.
-THREAD_VARIABLES = (
-    "TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS", "OMP_NUM_THREADS"
-)
-MODE_ALONE = "alone (TensorFlow's default threads)"
-MODE_PARALLEL = "both at once, one thread each"
 
 
 def rasa_default_config() -> Path:
@@ -158,16 +148,13 @@ def prepare_config(
     return list(pipeline)
 
 
-def train(
-    candidate: Candidate, config: Path, workdir: Path, threads: int | None = None
-) -> tuple[Path, float]:
+def train(candidate: Candidate, config: Path, workdir: Path) -> tuple[Path, float]:
     """Trains an NLU-only model with ``rasa train nlu`` in a subprocess.
 
     Args:
         candidate: What to train.
         config: The prepared config.
         workdir: Temporary directory for the model, the log and Rasa's cache.
-        threads: If given, TensorFlow's (and OpenMP's) thread count for the run.
 
     Returns:
         The model's path and the wall-clock training time in seconds.
@@ -183,10 +170,7 @@ def train(
     ]
     # A fresh cache: otherwise components trained earlier with the same inputs
     # (e.g. by `make train`) are reused and the training time means nothing.
-    extra = {"RASA_CACHE_DIRECTORY": str(workdir / f"cache-{candidate.label}")}
-    if threads is not None:
-        extra.update({name: str(threads) for name in THREAD_VARIABLES})
-    env = subprocess_env(extra)
+    env = subprocess_env({"RASA_CACHE_DIRECTORY": str(workdir / f"cache-{candidate.label}")})
     code, seconds = run_logged(argv, log, env=env, timeout=TRAIN_TIMEOUT_SECONDS)
     model = out / f"{candidate.label}.tar.gz"
     if code != 0 or not model.exists():
@@ -227,12 +211,16 @@ def cached_model(label: str, key: str) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
-def store_model(label: str, key: str, model: Path, meta: dict[str, Any]) -> None:
-    """Keeps a trained model and its training figures for later runs (the newest few only)."""
+def store_model(label: str, key: str, model: Path, train_seconds: float) -> dict[str, Any]:
+    """Keeps a trained model and its training time for later runs (the newest few only).
+
+    Returns:
+        The figures stored beside the model.
+    """
     MODEL_CACHE.mkdir(parents=True, exist_ok=True)
     shutil.copy2(model, MODEL_CACHE / f"{label}-{key}.tar.gz")
     meta = {
-        **meta,
+        "train_seconds": round(train_seconds, 1),
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "load_average_1m_after": round(os.getloadavg()[0], 2),
     }
@@ -241,6 +229,56 @@ def store_model(label: str, key: str, model: Path, meta: dict[str, Any]) -> None
     for old in models[MODEL_CACHE_KEEP:]:
         old.unlink(missing_ok=True)
         old.with_name(old.name.removesuffix(".tar.gz") + ".json").unlink(missing_ok=True)
+    return meta
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A candidate with its prepared config and that config's fingerprint."""
+
+    candidate: Candidate
+    config: Path
+    pipeline: list[dict[str, Any]]
+    key: str
+
+
+def obtain_models(
+    prepared: Sequence[Prepared], workdir: Path, retrain: bool
+) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """Reuses cached models where the inputs match and trains the others, one at a time.
+
+    One at a time because two trainings on a two-core machine slow each other
+    down about as much as they save, and the training times would then measure
+    the contention.
+
+    Args:
+        prepared: The candidates.
+        workdir: Temporary directory for training.
+        retrain: Ignore the cache.
+
+    Returns:
+        For each label, the model and its training figures (``cached`` says whether
+        they come from an earlier run).
+
+    Raises:
+        RuntimeError: If a training fails.
+    """
+    models: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for item in prepared:
+        label = item.candidate.label
+        found = None if retrain else cached_model(label, item.key)
+        if found is not None:
+            print(f"[{label}] same config and data as a model trained "
+                  f"{found[1].get('trained_at')} in {found[1]['train_seconds']:.1f} s: reusing "
+                  "it (--retrain to train again)", flush=True)
+            models[label] = found
+            continue
+        print(f"[{label}] training ({item.candidate.source}) ...", flush=True)
+        model, seconds = train(item.candidate, item.config, workdir)
+        print(f"[{label}] trained in {seconds:.1f} s", flush=True)
+        meta = store_model(label, item.key, model, seconds)
+        models[label] = (model, {**meta, "cached": False})
+    return models
 
 
 # --- data -----------------------------------------------------------------------------
@@ -456,10 +494,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help=f"where to write the JSON (default reports/{REPORT_NAME})")
     parser.add_argument("--retrain", action="store_true",
                         help="train even if a model from the same config and data is cached")
-    parser.add_argument("--sequential", action="store_true",
-                        help="train one model after the other with TensorFlow's default threads "
-                             "(default: both at once, one thread each, which takes about half "
-                             "the time on two cores)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory (models, configs, logs)")
     args = parser.parse_args(argv)
@@ -509,44 +543,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="nlu-compare-"))
     results: dict[str, dict[str, Any]] = {}
     try:
-        prepared = []
+        prepared: list[Prepared] = []
         for candidate in candidates:
             config = workdir / f"config-{candidate.label}.yml"
             pipeline = prepare_config(candidate.source, config, candidate.label, args.seed,
                                       args.epochs)
-            prepared.append((candidate, config, pipeline, fingerprint(config)))
-        models = {} if args.retrain else {
-            c.label: found for c, _, _, key in prepared
-            if (found := cached_model(c.label, key)) is not None
-        }
-        for label, (_, meta) in models.items():
-            print(f"[{label}] same config and data as a model trained {meta.get('trained_at')} "
-                  f"in {meta['train_seconds']:.1f} s: reusing it (--retrain to train again)")
-        pending = [item for item in prepared if item[0].label not in models]
-        parallel = len(pending) > 1 and not args.sequential
-        mode = MODE_PARALLEL if parallel else MODE_ALONE
-        for candidate, _, _, _ in pending:
-            print(f"[{candidate.label}] training ({candidate.source}; {mode}) ...", flush=True)
-        with ThreadPoolExecutor(max_workers=len(pending) if parallel else 1) as pool:
-            futures = {
-                item[0].label: pool.submit(train, item[0], item[1], workdir,
-                                           1 if parallel else None)
-                for item in pending
-            }
-            for candidate, _, _, key in pending:
-                model, seconds = futures[candidate.label].result()
-                print(f"[{candidate.label}] trained in {seconds:.1f} s", flush=True)
-                meta = {"train_seconds": round(seconds, 1), "training_mode": mode}
-                store_model(candidate.label, key, model, meta)
-                models[candidate.label] = (model, {**meta, "cached": False})
+            prepared.append(Prepared(candidate, config, pipeline, fingerprint(config)))
+        models = obtain_models(prepared, workdir, args.retrain)
 
-        for candidate, _, pipeline, key in prepared:
-            model, meta = models[candidate.label]
-            print(f"[{candidate.label}] scoring {len(heldout)} held-out messages ...", flush=True)
-            results[candidate.label] = {
-                "config_source": str(candidate.source),
-                "pipeline": pipeline,
-                "fingerprint": key,
+        for item in prepared:
+            model, meta = models[item.candidate.label]
+            print(f"[{item.candidate.label}] scoring {len(heldout)} held-out messages ...",
+                  flush=True)
+            results[item.candidate.label] = {
+                "config_source": str(item.candidate.source),
+                "pipeline": item.pipeline,
+                "fingerprint": item.key,
                 "train_seconds": meta["train_seconds"],
                 "training": meta,
                 "model_mb": round(model.stat().st_size / 1024 / 1024, 1),
@@ -581,8 +593,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "macro/weighted F1 are over the held-out intents",
                 "entities match only with the exact span, type and value",
                 "training time is the wall clock of `rasa train nlu` (process start, "
-                "imports, featurising, training, packaging) with an empty training cache; "
-                "see each result's training.training_mode",
+                "imports, featurising, training, packaging) with an empty training cache, "
+                "one model at a time; training.cached says if it was measured by an earlier run",
                 "parse latency is Agent.parse_message in-process, one message at a time",
             ],
         },

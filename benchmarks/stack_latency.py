@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import os
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -62,6 +63,7 @@ from benchmarks.common import (
     rasa_version,
     run_logged,
     service_root,
+    stop_started,
     subprocess_env,
     summarise_ms,
     tail,
@@ -96,7 +98,7 @@ OUR_SCRIPT: tuple[str, ...] = (
 # affirm, bot_challenge, mood_great, deny, goodbye).
 STOCK_SCRIPT: tuple[str, ...] = (
     "hello",
-    "I am feeling sad",
+    "I am sad",
     "yes",
     "are you a bot?",
     "hi again",
@@ -122,6 +124,7 @@ class Target:
     actions_port: int | None = None
     web_port: int | None = None
     launcher: str = "external"
+    rasa_token: str | None = None
     startup_seconds: float | None = None
     processes: list[ManagedProcess] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -184,6 +187,9 @@ async def wait_ready(
                     f"{process.name} exited (code {code}) before it was ready; "
                     f"log {process.log_path}:\n{tail(process.log_path)}"
                 )
+        for process in processes:
+            # Note the children as they appear, to stop them even if start-up fails.
+            await asyncio.to_thread(process.remember_tree)
         pending = [url for url in pending if not await http_ok(session, url)]
         if not pending:
             break
@@ -351,7 +357,10 @@ async def start_ours(
     if busy:
         raise BenchError(f"ports already in use: {busy}; choose others (--rasa-port etc.)")
 
+    # Our own API token, so that the award question can be parsed by this Rasa.
+    target.rasa_token = secrets.token_urlsafe(24)
     env = subprocess_env({
+        "RASA_TOKEN": target.rasa_token,
         "RASA_PORT": str(args.rasa_port),
         "ACTIONS_PORT": str(actions_port),
         "WEB_PORT": str(args.web_port),
@@ -456,11 +465,28 @@ async def start_stock(
 # --- the award look-up action ---------------------------------------------------------
 
 
-def award_action_request() -> dict[str, Any]:
+def hand_parsed_award_question() -> dict[str, Any]:
+    """:data:`AWARD_QUESTION` as our NLU is meant to parse it (when Rasa can't be asked)."""
+    recipient = "Knowsley Youth Services"
+    start = AWARD_QUESTION.index(recipient)
+    return {
+        "text": AWARD_QUESTION,
+        "intent": {"name": "ask_award", "confidence": 0.98},
+        "entities": [
+            {"entity": "award_attribute", "value": "amount", "start": 0, "end": 8},
+            {"entity": "recipient", "value": recipient, "start": start,
+             "end": start + len(recipient)},
+        ],
+    }
+
+
+def award_action_request(parsed: dict[str, Any]) -> dict[str, Any]:
     """Builds the request Rasa sends the action server to run ``action_award_lookup``.
 
-    The tracker and domain are made with Rasa's own classes from ``domain.yml``,
-    the latest message being :data:`AWARD_QUESTION` with its entities.
+    The tracker and domain are made with Rasa's own classes from ``domain.yml``.
+
+    Args:
+        parsed: The latest user message as Rasa parsed it (text, intent, entities).
     """
     import rasa
     from rasa.shared.core.constants import ACTION_LISTEN_NAME
@@ -471,15 +497,7 @@ def award_action_request() -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         domain = Domain.load(str(ROOT / "domain.yml"))
-    recipient = "Knowsley Youth Services"
-    start = AWARD_QUESTION.index(recipient)
-    entities = [
-        {"entity": "award_attribute", "value": "amount", "start": 0, "end": 8},
-        {"entity": "recipient", "value": recipient, "start": start, "end": start + len(recipient)},
-    ]
-    intent = {"name": "ask_award", "confidence": 0.98}
-    user = UserUttered(AWARD_QUESTION, intent, entities,
-                       {"text": AWARD_QUESTION, "intent": intent, "entities": entities})
+    user = UserUttered(parsed["text"], parsed["intent"], parsed.get("entities") or [], parsed)
     tracker = DialogueStateTracker.from_events(
         "bench-award", [ActionExecuted(ACTION_LISTEN_NAME), user], slots=domain.slots
     )
@@ -492,10 +510,37 @@ def award_action_request() -> dict[str, Any]:
     }
 
 
+async def parse_award_question(
+    session: aiohttp.ClientSession, target: Target
+) -> tuple[dict[str, Any], str]:
+    """Asks the Rasa server how it parses :data:`AWARD_QUESTION` (needs its API token).
+
+    Returns:
+        The parse, and where it came from.
+    """
+    if target.rasa_token:
+        try:
+            async with session.post(
+                f"{target.rasa_url}/model/parse", params={"token": target.rasa_token},
+                json={"text": AWARD_QUESTION}, timeout=aiohttp.ClientTimeout(total=30),
+            ) as response:
+                if response.status == 200:
+                    parsed = await response.json(content_type=None)
+                    keep = ("text", "intent", "entities")
+                    return {k: parsed[k] for k in keep if k in parsed}, "Rasa's /model/parse"
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            pass
+    return hand_parsed_award_question(), "written by hand (no API token for this Rasa)"
+
+
 async def bench_award_action(
-    session: aiohttp.ClientSession, actions_port: int, args: argparse.Namespace
+    session: aiohttp.ClientSession, target: Target, actions_port: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Times ``action_award_lookup`` on the action server at each concurrency level.
+
+    The latest message of the request is :data:`AWARD_QUESTION` as the target's
+    Rasa parses it (entities after synonym mapping), so the action takes the
+    same path as in a conversation.
 
     Returns:
         Per level: latency summary, requests per second, errors; or ``skipped``
@@ -512,7 +557,8 @@ async def bench_award_action(
     if AWARD_ACTION not in names:
         return {"skipped": f"the action server on :{actions_port} has no {AWARD_ACTION}"}
 
-    payload = await asyncio.to_thread(award_action_request)
+    parsed, parsed_by = await parse_award_question(session, target)
+    payload = await asyncio.to_thread(award_action_request, parsed)
     url = base + "/webhook"
 
     async def call() -> tuple[float, str | None, str | None]:
@@ -531,7 +577,11 @@ async def bench_award_action(
             return time.perf_counter() - started, f"{type(error).__name__}: {error}", None
 
     await call()  # warm-up (opens the database connection pool)
-    results: dict[str, Any] = {"question": AWARD_QUESTION}
+    results: dict[str, Any] = {
+        "question": AWARD_QUESTION,
+        "entities": [{k: e.get(k) for k in ("entity", "value")} for e in parsed["entities"]],
+        "parsed_by": parsed_by,
+    }
     for level in args.levels:
         per_worker = max(1, -(-args.action_requests // level))
 
@@ -639,7 +689,12 @@ def render_award(award: dict[str, Any]) -> str:
             rows.append([str(level["concurrency"]), str(level["requests"]), fmt_ms(lat["p50"]),
                          fmt_ms(lat["p95"]), f"{level['requests_per_second']:.1f}",
                          str(level["errors"])])
-    return format_table(["concurrency", "requests", "p50 ms", "p95 ms", "req/s", "errors"], rows)
+    table = format_table(["concurrency", "requests", "p50 ms", "p95 ms", "req/s", "errors"], rows)
+    entities = ", ".join(f"{e['entity']}={e['value']!r}" for e in award["entities"])
+    reply = next((v["reply_example"] for k, v in award.items()
+                  if k.startswith("c") and v.get("reply_example")), None)
+    return (f"award look-up action ({AWARD_QUESTION!r}; {entities}; parsed by "
+            f"{award['parsed_by']}):\n{table}\nreply: {reply}")
 
 
 def count_errors(log: Path) -> int:
@@ -678,7 +733,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     else:
                         print(f"[ours] timing {AWARD_ACTION} on the action server ...", flush=True)
                         results["award_action"] = await bench_award_action(
-                            session, target.actions_port, args
+                            session, target, target.actions_port, args
                         )
             except BenchError as error:
                 print(f"[{label}] FAILED: {error}", file=sys.stderr)
@@ -749,7 +804,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     machine = machine_info()
     warn_if_busy()
-    results = asyncio.run(run(args))
+    try:
+        results = asyncio.run(run(args))
+    finally:
+        stop_started()
     print()
     print(render(results, args.levels))
     if "award_action" in results:
