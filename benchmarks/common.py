@@ -47,6 +47,19 @@ def quiet_environment() -> None:
     os.environ.update(BENCH_ENV)
 
 
+def exit_cleanly_on_sigterm() -> None:
+    """Turns SIGTERM into ``SystemExit`` so that ``finally`` blocks stop our children.
+
+    Trainings and servers run in sessions of their own; without this, ``kill``
+    on a benchmark would leave them running and its temporary files behind.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Returns the environment for a child process.
 

@@ -55,6 +55,7 @@ from benchmarks.common import (
     BIN,
     CACHE_DIR,
     ROOT,
+    exit_cleanly_on_sigterm,
     format_table,
     machine_info,
     percentile,
@@ -508,6 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``python -m benchmarks.nlu_compare``."""
     args = parse_args(argv)
     quiet_environment()
+    exit_cleanly_on_sigterm()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     from rasa.utils.log_utils import configure_structlog
 

@@ -56,6 +56,7 @@ from benchmarks.common import (
     CACHE_DIR,
     ROOT,
     ManagedProcess,
+    exit_cleanly_on_sigterm,
     format_table,
     machine_info,
     port_is_free,
@@ -268,9 +269,10 @@ async def run_level(
     started = time.perf_counter()
     tasks = [asyncio.create_task(worker(slot)) for slot in range(concurrency)]
     done, not_done = await asyncio.wait(tasks, timeout=phase_timeout)
+    wall = time.perf_counter() - started
     for task in not_done:
         task.cancel()
-    wall = time.perf_counter() - started
+    await asyncio.gather(*not_done, return_exceptions=True)
     turns = [turn for task in done for turn in task.result()]
     ok = [t for t in turns if t.ok]
     errors = [t.error for t in turns if not t.ok and t.error]
@@ -527,10 +529,10 @@ async def parse_award_question(
                 if response.status == 200:
                     parsed = await response.json(content_type=None)
                     keep = ("text", "intent", "entities")
-                    return {k: parsed[k] for k in keep if k in parsed}, "Rasa's /model/parse"
+                    return {k: parsed[k] for k in keep if k in parsed}, "this Rasa's /model/parse"
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             pass
-    return hand_parsed_award_question(), "written by hand (no API token for this Rasa)"
+    return hand_parsed_award_question(), "a hand-written parse (no API token for this Rasa)"
 
 
 async def bench_award_action(
@@ -581,6 +583,7 @@ async def bench_award_action(
         "question": AWARD_QUESTION,
         "entities": [{k: e.get(k) for k in ("entity", "value")} for e in parsed["entities"]],
         "parsed_by": parsed_by,
+        "levels": {},
     }
     for level in args.levels:
         per_worker = max(1, -(-args.action_requests // level))
@@ -589,13 +592,18 @@ async def bench_award_action(
             return [await call() for _ in range(count)]
 
         started = time.perf_counter()
-        batches = await asyncio.wait_for(
-            asyncio.gather(*(worker() for _ in range(level))), timeout=args.phase_timeout
-        )
+        try:
+            batches = await asyncio.wait_for(
+                asyncio.gather(*(worker() for _ in range(level))), timeout=args.phase_timeout
+            )
+        except asyncio.TimeoutError:
+            results["levels"][f"c{level}"] = {"concurrency": level,
+                                              "timed_out": args.phase_timeout}
+            continue
         wall = time.perf_counter() - started
         calls = [c for batch in batches for c in batch]
         good = [c for c in calls if c[1] is None]
-        results[f"c{level}"] = {
+        results["levels"][f"c{level}"] = {
             "concurrency": level,
             "requests": len(calls),
             "errors": len(calls) - len(good),
@@ -683,17 +691,20 @@ def render_award(award: dict[str, Any]) -> str:
     if "skipped" in award:
         return f"award look-up action: skipped ({award['skipped']})"
     rows = []
-    for key, level in award.items():
-        if key.startswith("c"):
+    for level in award["levels"].values():
+        if "timed_out" in level:
+            rows.append([str(level["concurrency"]), "-", "-", "-", "-",
+                         f"timed out after {level['timed_out']:.0f} s"])
+        else:
             lat = level["latency_ms"]
             rows.append([str(level["concurrency"]), str(level["requests"]), fmt_ms(lat["p50"]),
                          fmt_ms(lat["p95"]), f"{level['requests_per_second']:.1f}",
                          str(level["errors"])])
     table = format_table(["concurrency", "requests", "p50 ms", "p95 ms", "req/s", "errors"], rows)
     entities = ", ".join(f"{e['entity']}={e['value']!r}" for e in award["entities"])
-    reply = next((v["reply_example"] for k, v in award.items()
-                  if k.startswith("c") and v.get("reply_example")), None)
-    return (f"award look-up action ({AWARD_QUESTION!r}; {entities}; parsed by "
+    reply = next((v["reply_example"] for v in award["levels"].values()
+                  if v.get("reply_example")), None)
+    return (f"award look-up action, {AWARD_QUESTION!r} ({entities}; entities from "
             f"{award['parsed_by']}):\n{table}\nreply: {reply}")
 
 
@@ -800,6 +811,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``python -m benchmarks.stack_latency``."""
     args = parse_args(argv)
     quiet_environment()
+    exit_cleanly_on_sigterm()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     began = time.perf_counter()
     machine = machine_info()
