@@ -162,7 +162,12 @@ def _echo(text: str) -> str:
 
 
 def extracted_names(tracker: Tracker) -> dict[str, str]:
-    """Return the name entities of the latest message, falling back to slots.
+    """Return the name entities of the latest message.
+
+    Slots are not consulted: they also fill from entities in other intents (an
+    eligibility answer such as "we run adult social care" sets `sector`), and a
+    stale filter would silently narrow a later look-up. Button payloads such as
+    `/ask_award{"recipient": ...}` arrive as entities of the latest message.
 
     Args:
         tracker: The conversation.
@@ -179,10 +184,6 @@ def extracted_names(tracker: Tracker) -> dict[str, str]:
             cleaned = _clean(value)
             if cleaned:
                 names[kind] = cleaned
-    for kind in NAME_KINDS_BY_PRIORITY:
-        slot = tracker.get_slot(kind)
-        if kind not in names and isinstance(slot, str) and _clean(slot):
-            names[kind] = _clean(slot)
     return names
 
 

@@ -362,13 +362,15 @@ def score(model: Path, examples: Sequence[HeldOutExample]) -> dict[str, Any]:
     from rasa.core.agent import Agent
     from sklearn.metrics import accuracy_score, classification_report, f1_score
 
-    load_started = time.perf_counter()
     with warnings.catch_warnings():
-        # Config warnings (e.g. evaluation epochs beyond a short --epochs) are not news here.
+        # Config warnings (e.g. evaluation epochs beyond a short --epochs) and library
+        # deprecations are not news here.
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        load_started = time.perf_counter()
         agent = Agent.load(model)
-    load_seconds = time.perf_counter() - load_started
-    parsed = asyncio.run(_parse_all(agent, [e.text for e in examples]))
+        load_seconds = time.perf_counter() - load_started
+        parsed = asyncio.run(_parse_all(agent, [e.text for e in examples]))
     del agent
     gc.collect()
 

@@ -261,3 +261,15 @@ async def test_database_trouble_is_reported_politely(awards_actions: Settings, t
     messages, _ = await run(ActionAwardLookup(), "awards in Oldham", {"place": "Oldham"})
     assert messages[0]["text"].startswith("Sorry, I can't reach the awards register just now")
     assert messages[1]["response"] == "utter_request_human"
+
+
+async def test_a_sector_mentioned_earlier_does_not_narrow_a_later_look_up() -> None:
+    # "we run adult social care" in the eligibility check fills the sector slot;
+    # a later question about Knowsley must not be filtered by it.
+    # Here the NLU found no entity: the name is found in the text itself.
+    messages, _ = await run(
+        ActionAwardLookup(),
+        "How much did Knowsley Youth Services get?",
+        slots={"sector": "adult social care", "place": "Oldham"},
+    )
+    assert "£93,000" in text_of(messages)

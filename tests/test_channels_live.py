@@ -31,8 +31,14 @@ def _uid() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def _twilio_post(stack: LiveStack, fakes: ChannelFakes, path: str, form: dict[str, str],
-                 sign: bool = True, token: str | None = None) -> requests.Response:
+def _twilio_post(
+    stack: LiveStack,
+    fakes: ChannelFakes,
+    path: str,
+    form: dict[str, str],
+    sign: bool = True,
+    token: str | None = None,
+) -> requests.Response:
     url = f"{stack.rasa_url}{path}"
     headers = {}
     if sign:
@@ -43,9 +49,14 @@ def _twilio_post(stack: LiveStack, fakes: ChannelFakes, path: str, form: dict[st
 
 def _sms(phone: str, body: str, fakes: ChannelFakes) -> dict[str, str]:
     return {
-        "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": fakes.env["TWILIO_ACCOUNT_SID"],
-        "From": phone, "To": fakes.env["TWILIO_SMS_NUMBER"], "Body": body, "NumMedia": "0",
-        "SmsStatus": "received", "ApiVersion": "2010-04-01",
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": fakes.env["TWILIO_ACCOUNT_SID"],
+        "From": phone,
+        "To": fakes.env["TWILIO_SMS_NUMBER"],
+        "Body": body,
+        "NumMedia": "0",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
     }
 
 
@@ -53,8 +64,11 @@ def _push_staff_reply(stack: LiveStack, sender: str, text: str) -> None:
     """What the handoff backend does: append a bot event, delivered on the latest channel."""
     answer = requests.post(
         f"{stack.rasa_url}/conversations/{sender}/tracker/events",
-        params={"output_channel": "latest", "execute_side_effects": "true",
-                "token": stack.rasa_token},
+        params={
+            "output_channel": "latest",
+            "execute_side_effects": "true",
+            "token": stack.rasa_token,
+        },
         json={"event": "bot", "text": text, "metadata": {"sender": "staff"}},
         timeout=60,
     )
@@ -66,51 +80,70 @@ def _push_staff_reply(stack: LiveStack, sender: str, text: str) -> None:
 
 def test_twilio_refuses_forged_requests(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
     form = _sms("+447700900111", "hello", channel_fakes)
-    assert _twilio_post(live_stack, channel_fakes, "/webhooks/twilio/webhook", form,
-                        sign=False).status_code == 403
-    assert _twilio_post(live_stack, channel_fakes, "/webhooks/twilio/webhook", form,
-                        token="not-the-token").status_code == 403
-
-
-def test_sms_numbered_choices_round_trip(live_stack: LiveStack,
-                                         channel_fakes: ChannelFakes) -> None:
-    phone = f"+4477009{int(uuid.uuid4().int % 100000):05d}"
-    answer = _twilio_post(live_stack, channel_fakes, "/webhooks/twilio/webhook",
-                          _sms(phone, "hello", channel_fakes))
-    assert answer.status_code == 200 and "<Response" in answer.text
-    greeting = channel_fakes.wait_for(
-        lambda c: c.service == "twilio" and c.body.get("To") == phone
+    assert (
+        _twilio_post(
+            live_stack, channel_fakes, "/webhooks/twilio/webhook", form, sign=False
+        ).status_code
+        == 403
     )
+    assert (
+        _twilio_post(
+            live_stack, channel_fakes, "/webhooks/twilio/webhook", form, token="not-the-token"
+        ).status_code
+        == 403
+    )
+
+
+def test_sms_numbered_choices_round_trip(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    phone = f"+4477009{int(uuid.uuid4().int % 100000):05d}"
+    answer = _twilio_post(
+        live_stack, channel_fakes, "/webhooks/twilio/webhook", _sms(phone, "hello", channel_fakes)
+    )
+    assert answer.status_code == 200 and "<Response" in answer.text
+    greeting = channel_fakes.wait_for(lambda c: c.service == "twilio" and c.body.get("To") == phone)
     assert greeting.body["From"] == channel_fakes.env["TWILIO_SMS_NUMBER"]
     assert "Reply 1 for What is the programme, 2 for Am I eligible" in greeting.body["Body"]
     assert greeting.headers["Authorization"].startswith("Basic ")
 
     # "2" is the button "Am I eligible?" -> /check_eligibility -> the first question.
-    _twilio_post(live_stack, channel_fakes, "/webhooks/twilio/webhook",
-                 _sms(phone, "2", channel_fakes))
+    _twilio_post(
+        live_stack, channel_fakes, "/webhooks/twilio/webhook", _sms(phone, "2", channel_fakes)
+    )
     question = channel_fakes.wait_for(
-        lambda c: c.service == "twilio" and c.body.get("To") == phone
-        and "Which of these best describes you?" in c.body.get("Body", "")
+        lambda c: (
+            c.service == "twilio"
+            and c.body.get("To") == phone
+            and "Which of these best describes you?" in c.body.get("Body", "")
+        )
     )
     assert "Reply 1 for A team or staff group in a public sector body" in question.body["Body"]
 
 
-def test_whatsapp_replies_from_the_whatsapp_number(live_stack: LiveStack,
-                                                   channel_fakes: ChannelFakes) -> None:
+def test_whatsapp_replies_from_the_whatsapp_number(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
     sender = f"whatsapp:+4477009{int(uuid.uuid4().int % 100000):05d}"
     form = _sms(sender, "what is the hotline number?", channel_fakes)
     form["To"] = "whatsapp:" + channel_fakes.env["TWILIO_WHATSAPP_NUMBER"]
     form["ProfileName"] = "Sam"
     form["WaId"] = sender.removeprefix("whatsapp:+")
-    assert _twilio_post(live_stack, channel_fakes, "/webhooks/twilio/webhook",
-                        form).status_code == 200
+    assert (
+        _twilio_post(live_stack, channel_fakes, "/webhooks/twilio/webhook", form).status_code == 200
+    )
     reply = channel_fakes.wait_for(lambda c: c.service == "twilio" and c.body.get("To") == sender)
     assert reply.body["From"] == "whatsapp:" + channel_fakes.env["TWILIO_WHATSAPP_NUMBER"]
     assert "0845" in reply.body["Body"]
 
     _push_staff_reply(live_stack, sender, f"Staff here {sender}")
-    channel_fakes.wait_for(lambda c: c.service == "twilio" and c.body.get("To") == sender
-                           and c.body.get("Body") == f"Staff here {sender}")
+    channel_fakes.wait_for(
+        lambda c: (
+            c.service == "twilio"
+            and c.body.get("To") == sender
+            and c.body.get("Body") == f"Staff here {sender}"
+        )
+    )
 
 
 # --- Telegram ----------------------------------------------------------------------
@@ -120,8 +153,13 @@ def _telegram_update(chat_id: int, text: str) -> dict[str, Any]:
     user = {"id": chat_id, "is_bot": False, "first_name": "Sam", "language_code": "en"}
     return {
         "update_id": int(time.time()),
-        "message": {"message_id": 7, "from": user, "date": int(time.time()), "text": text,
-                    "chat": {"id": chat_id, "first_name": "Sam", "type": "private"}},
+        "message": {
+            "message_id": 7,
+            "from": user,
+            "date": int(time.time()),
+            "text": text,
+            "chat": {"id": chat_id, "first_name": "Sam", "type": "private"},
+        },
     }
 
 
@@ -130,13 +168,21 @@ def test_telegram(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
     chat_id = 500000000 + int(uuid.uuid4().int % 10000000)
     update = _telegram_update(chat_id, "what is the hotline number?")
     assert requests.post(url, json=update, timeout=30).status_code == 403
-    assert requests.post(url, json=update, timeout=30, headers={
-        "X-Telegram-Bot-Api-Secret-Token": "wrong"}).status_code == 403
+    assert (
+        requests.post(
+            url, json=update, timeout=30, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+        ).status_code
+        == 403
+    )
     secret = {"X-Telegram-Bot-Api-Secret-Token": channel_fakes.env["TELEGRAM_SECRET_TOKEN"]}
     assert requests.post(url, json=update, headers=secret, timeout=60).status_code == 200
-    sent = channel_fakes.wait_for(lambda c: c.service == "telegram"
-                                  and c.path.endswith("/sendMessage")
-                                  and c.body.get("chat_id") == str(chat_id))
+    sent = channel_fakes.wait_for(
+        lambda c: (
+            c.service == "telegram"
+            and c.path.endswith("/sendMessage")
+            and c.body.get("chat_id") == str(chat_id)
+        )
+    )
     assert "0845" in sent.body["text"]
     assert channel_fakes.env["TELEGRAM_TOKEN"] in sent.path
 
@@ -144,54 +190,99 @@ def test_telegram(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
     press = {
         "update_id": int(time.time()) + 1,
         "callback_query": {
-            "id": "cb-" + _uid(), "chat_instance": "1", "data": "/ask_what_is_mutual",
+            "id": "cb-" + _uid(),
+            "chat_instance": "1",
+            "data": "/ask_what_is_mutual",
             "from": {"id": chat_id, "is_bot": False, "first_name": "Sam"},
-            "message": {"message_id": 8, "date": int(time.time()), "text": "menu",
-                        "chat": {"id": chat_id, "type": "private"}},
+            "message": {
+                "message_id": 8,
+                "date": int(time.time()),
+                "text": "menu",
+                "chat": {"id": chat_id, "type": "private"},
+            },
         },
     }
     assert requests.post(url, json=press, headers=secret, timeout=60).status_code == 200
     channel_fakes.wait_for(lambda c: c.path.endswith("/answerCallbackQuery"))
-    channel_fakes.wait_for(lambda c: c.service == "telegram" and c.body.get("chat_id") == str(
-        chat_id) and "mutual" in c.body.get("text", "").lower() and c.body is not sent.body)
+    channel_fakes.wait_for(
+        lambda c: (
+            c.service == "telegram"
+            and c.body.get("chat_id") == str(chat_id)
+            and "mutual" in c.body.get("text", "").lower()
+            and c.body is not sent.body
+        )
+    )
 
     _push_staff_reply(live_stack, str(chat_id), "Hello from an adviser")
-    channel_fakes.wait_for(lambda c: c.service == "telegram" and c.body.get("chat_id") == str(
-        chat_id) and c.body.get("text") == "Hello from an adviser")
+    channel_fakes.wait_for(
+        lambda c: (
+            c.service == "telegram"
+            and c.body.get("chat_id") == str(chat_id)
+            and c.body.get("text") == "Hello from an adviser"
+        )
+    )
 
 
 # --- Slack -------------------------------------------------------------------------
 
 
-def _slack_post(stack: LiveStack, fakes: ChannelFakes, payload: dict[str, Any],
-                timestamp: int | None = None, secret: str | None = None) -> requests.Response:
+def _slack_post(
+    stack: LiveStack,
+    fakes: ChannelFakes,
+    payload: dict[str, Any],
+    timestamp: int | None = None,
+    secret: str | None = None,
+) -> requests.Response:
     body = json.dumps(payload).encode()
     ts = str(int(time.time()) if timestamp is None else timestamp)
     key = (secret or fakes.env["SLACK_SIGNING_SECRET"]).encode()
     signature = "v0=" + hmac.new(key, f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
-    return requests.post(f"{stack.rasa_url}/webhooks/slack/webhook", data=body, timeout=60,
-                         headers={"Content-Type": "application/json",
-                                  "X-Slack-Request-Timestamp": ts,
-                                  "X-Slack-Signature": signature})
+    return requests.post(
+        f"{stack.rasa_url}/webhooks/slack/webhook",
+        data=body,
+        timeout=60,
+        headers={
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature,
+        },
+    )
 
 
 def test_slack(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
-    challenge = {"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkv",
-                 "type": "url_verification"}
+    challenge = {
+        "token": "legacy",
+        "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkv",
+        "type": "url_verification",
+    }
     answer = _slack_post(live_stack, channel_fakes, challenge)
     assert answer.status_code == 200 and answer.json() == {"challenge": challenge["challenge"]}
     assert _slack_post(live_stack, channel_fakes, challenge, secret="wrong").status_code == 401
-    assert _slack_post(live_stack, channel_fakes, challenge,
-                       timestamp=int(time.time()) - 600).status_code == 401
+    assert (
+        _slack_post(
+            live_stack, channel_fakes, challenge, timestamp=int(time.time()) - 600
+        ).status_code
+        == 401
+    )
 
     user, dm = "U" + _uid().upper(), "D" + _uid().upper()
     event = {
-        "token": "legacy", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
-        "event_id": "Ev" + _uid(), "event_time": int(time.time()),
+        "token": "legacy",
+        "team_id": "T0001",
+        "api_app_id": "A0001",
+        "type": "event_callback",
+        "event_id": "Ev" + _uid(),
+        "event_time": int(time.time()),
         "authorizations": [{"user_id": "UBOT", "is_bot": True, "team_id": "T0001"}],
-        "event": {"type": "message", "channel_type": "im", "channel": dm, "user": user,
-                  "text": "what is the hotline number?", "ts": f"{time.time():.6f}",
-                  "event_ts": f"{time.time():.6f}"},
+        "event": {
+            "type": "message",
+            "channel_type": "im",
+            "channel": dm,
+            "user": user,
+            "text": "what is the hotline number?",
+            "ts": f"{time.time():.6f}",
+            "event_ts": f"{time.time():.6f}",
+        },
     }
     assert _slack_post(live_stack, channel_fakes, event).status_code == 200
     sent = channel_fakes.wait_for(lambda c: c.service == "slack" and c.body.get("channel") == dm)
@@ -199,53 +290,96 @@ def test_slack(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
     assert sent.headers["Authorization"] == f"Bearer {channel_fakes.env['SLACK_BOT_TOKEN']}"
 
     _push_staff_reply(live_stack, user, "Hello from an adviser")
-    channel_fakes.wait_for(lambda c: c.service == "slack" and c.body.get("channel") == user
-                           and c.body.get("text") == "Hello from an adviser")
+    channel_fakes.wait_for(
+        lambda c: (
+            c.service == "slack"
+            and c.body.get("channel") == user
+            and c.body.get("text") == "Hello from an adviser"
+        )
+    )
 
 
 # --- Facebook Messenger ------------------------------------------------------------
 
 
-def _facebook_post(stack: LiveStack, fakes: ChannelFakes, payload: dict[str, Any],
-                   header: str = "X-Hub-Signature-256", secret: str | None = None
-                   ) -> requests.Response:
+def _facebook_post(
+    stack: LiveStack,
+    fakes: ChannelFakes,
+    payload: dict[str, Any],
+    header: str = "X-Hub-Signature-256",
+    secret: str | None = None,
+) -> requests.Response:
     body = json.dumps(payload).encode()
     key = (secret or fakes.env["FACEBOOK_APP_SECRET"]).encode()
     digest = hashlib.sha256 if header.endswith("256") else hashlib.sha1
     prefix = "sha256=" if header.endswith("256") else "sha1="
     signature = prefix + hmac.new(key, body, digest).hexdigest()
-    return requests.post(f"{stack.rasa_url}/webhooks/facebook/webhook", data=body, timeout=60,
-                         headers={"Content-Type": "application/json", header: signature})
+    return requests.post(
+        f"{stack.rasa_url}/webhooks/facebook/webhook",
+        data=body,
+        timeout=60,
+        headers={"Content-Type": "application/json", header: signature},
+    )
 
 
 def test_facebook(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
     url = f"{live_stack.rasa_url}/webhooks/facebook/webhook"
-    verify = {"hub.mode": "subscribe", "hub.challenge": "1158201444",
-              "hub.verify_token": channel_fakes.env["FACEBOOK_VERIFY_TOKEN"]}
+    verify = {
+        "hub.mode": "subscribe",
+        "hub.challenge": "1158201444",
+        "hub.verify_token": channel_fakes.env["FACEBOOK_VERIFY_TOKEN"],
+    }
     assert requests.get(url, params=verify, timeout=30).text == "1158201444"
-    assert requests.get(url, params={**verify, "hub.verify_token": "x"},
-                        timeout=30).status_code == 403
+    assert (
+        requests.get(url, params={**verify, "hub.verify_token": "x"}, timeout=30).status_code == 403
+    )
 
     psid = str(2000000000000000 + int(uuid.uuid4().int % 10**12))
     now = int(time.time() * 1000)
-    payload = {"object": "page", "entry": [{"id": "PAGE1", "time": now, "messaging": [{
-        "sender": {"id": psid}, "recipient": {"id": "PAGE1"}, "timestamp": now,
-        "message": {"mid": "m_" + _uid(), "text": "what is the hotline number?"}}]}]}
+    payload = {
+        "object": "page",
+        "entry": [
+            {
+                "id": "PAGE1",
+                "time": now,
+                "messaging": [
+                    {
+                        "sender": {"id": psid},
+                        "recipient": {"id": "PAGE1"},
+                        "timestamp": now,
+                        "message": {"mid": "m_" + _uid(), "text": "what is the hotline number?"},
+                    }
+                ],
+            }
+        ],
+    }
     assert requests.post(url, json=payload, timeout=30).status_code == 403
     assert _facebook_post(live_stack, channel_fakes, payload, secret="wrong").status_code == 403
-    assert _facebook_post(live_stack, channel_fakes, payload, header="X-Hub-Signature",
-                          secret="wrong").status_code == 403
+    assert (
+        _facebook_post(
+            live_stack, channel_fakes, payload, header="X-Hub-Signature", secret="wrong"
+        ).status_code
+        == 403
+    )
     assert _facebook_post(live_stack, channel_fakes, payload).status_code == 200
-    sent = channel_fakes.wait_for(lambda c: c.service == "facebook"
-                                  and c.body.get("recipient", {}).get("id") == psid
-                                  and "text" in c.body.get("message", {}))
+    sent = channel_fakes.wait_for(
+        lambda c: (
+            c.service == "facebook"
+            and c.body.get("recipient", {}).get("id") == psid
+            and "text" in c.body.get("message", {})
+        )
+    )
     assert "0845" in sent.body["message"]["text"]
     assert sent.query["access_token"] == channel_fakes.env["FACEBOOK_PAGE_TOKEN"]
     assert "appsecret_proof" in sent.query
 
     _push_staff_reply(live_stack, psid, "Hello from an adviser")
-    channel_fakes.wait_for(lambda c: c.service == "facebook"
-                           and c.body.get("message", {}).get("text") == "Hello from an adviser")
+    channel_fakes.wait_for(
+        lambda c: (
+            c.service == "facebook"
+            and c.body.get("message", {}).get("text") == "Hello from an adviser"
+        )
+    )
 
 
 # --- Microsoft Teams (Bot Framework) -----------------------------------------------
@@ -253,13 +387,21 @@ def test_facebook(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
 
 def _activity(fakes: ChannelFakes, user: str, text: str) -> dict[str, Any]:
     return {
-        "type": "message", "id": "1" + _uid(), "timestamp": "2024-05-01T10:00:00.000Z",
-        "serviceUrl": f"{fakes.base}/botframework/connector/", "channelId": "msteams",
+        "type": "message",
+        "id": "1" + _uid(),
+        "timestamp": "2024-05-01T10:00:00.000Z",
+        "serviceUrl": f"{fakes.base}/botframework/connector/",
+        "channelId": "msteams",
         "from": {"id": user, "name": "Sam", "aadObjectId": str(uuid.uuid4())},
-        "conversation": {"conversationType": "personal", "tenantId": str(uuid.uuid4()),
-                         "id": "a:" + _uid()},
+        "conversation": {
+            "conversationType": "personal",
+            "tenantId": str(uuid.uuid4()),
+            "id": "a:" + _uid(),
+        },
         "recipient": {"id": "28:" + fakes.env["MICROSOFT_APP_ID"], "name": "Hotline"},
-        "textFormat": "plain", "locale": "en-GB", "text": text,
+        "textFormat": "plain",
+        "locale": "en-GB",
+        "text": text,
         "channelData": {"tenant": {"id": str(uuid.uuid4())}},
     }
 
@@ -283,10 +425,17 @@ def test_botframework(live_stack: LiveStack, channel_fakes: ChannelFakes) -> Non
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    forged = jwt.encode({"aud": channel_fakes.env["MICROSOFT_APP_ID"], "iss":
-                         "https://api.botframework.com", "serviceurl": service_url,
-                         "exp": int(time.time()) + 600}, other_key, algorithm="RS256",
-                        headers={"kid": "fake-key-1"})
+    forged = jwt.encode(
+        {
+            "aud": channel_fakes.env["MICROSOFT_APP_ID"],
+            "iss": "https://api.botframework.com",
+            "serviceurl": service_url,
+            "exp": int(time.time()) + 600,
+        },
+        other_key,
+        algorithm="RS256",
+        headers={"kid": "fake-key-1"},
+    )
     assert post(forged) == 401
 
     assert post(channel_fakes.bf_token(service_url)) == 200
@@ -301,8 +450,9 @@ def test_botframework(live_stack: LiveStack, channel_fakes: ChannelFakes) -> Non
     assert sent.body["recipient"] == {"id": user}
 
     _push_staff_reply(live_stack, user, "Hello from an adviser")
-    channel_fakes.wait_for(lambda c: to_conversation(c)
-                           and c.body.get("text") == "Hello from an adviser")
+    channel_fakes.wait_for(
+        lambda c: to_conversation(c) and c.body.get("text") == "Hello from an adviser"
+    )
 
 
 # --- The phone line (Twilio Voice) --------------------------------------------------
@@ -312,10 +462,17 @@ VOICE = "/webhooks/twilio_voice/webhook"
 
 def _call(fakes: ChannelFakes, caller: str, **fields: str) -> dict[str, str]:
     form = {
-        "CallSid": "CA" + uuid.uuid4().hex, "AccountSid": fakes.env["TWILIO_ACCOUNT_SID"],
-        "From": caller, "To": "+448455390543", "Caller": caller, "Called": "+448455390543",
-        "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01",
-        "FromCountry": "GB", "ToCountry": "GB",
+        "CallSid": "CA" + uuid.uuid4().hex,
+        "AccountSid": fakes.env["TWILIO_ACCOUNT_SID"],
+        "From": caller,
+        "To": "+448455390543",
+        "Caller": caller,
+        "Called": "+448455390543",
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+        "FromCountry": "GB",
+        "ToCountry": "GB",
     }
     form.update(fields)
     return form
@@ -390,9 +547,42 @@ def test_voice_transfer_status(live_stack: LiveStack, channel_fakes: ChannelFake
 def test_voice_cannot_push(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
     """Staff replies to a phone conversation are recorded, not sent anywhere (documented)."""
     caller = "+447700900444"
-    _twilio_post(live_stack, channel_fakes, VOICE,
-                 _call(channel_fakes, caller, SpeechResult="hello"))
+    _twilio_post(
+        live_stack, channel_fakes, VOICE, _call(channel_fakes, caller, SpeechResult="hello")
+    )
     before = len(channel_fakes.find(lambda c: True))
     _push_staff_reply(live_stack, caller, "Hello from an adviser")
     time.sleep(1)
     assert len(channel_fakes.find(lambda c: True)) == before
+
+
+def test_voice_transfer_to_staff_with_a_ticket(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    """Asking for a person on the phone: reason, ticket in the console, then <Dial>."""
+    caller = f"+4477009{int(uuid.uuid4().int % 100000):05d}"
+
+    def say(**fields: str) -> ET.Element:
+        form = _call(channel_fakes, caller, **fields)
+        return _twiml(_twilio_post(live_stack, channel_fakes, VOICE, form))
+
+    say(CallStatus="ringing")
+    root = say(SpeechResult="can I speak to a person please", Confidence="0.9")
+    assert "what would you like help with" in _said(root).lower()
+    root = say(SpeechResult="we need legal advice about spinning out", Confidence="0.9")
+    dial = root.find("Dial")
+    assert dial is not None, ET.tostring(root)
+    assert dial.findtext("Number") == channel_fakes.env["HOTLINE_STAFF_NUMBER"]
+    assert "putting you through" in _said(root).lower()
+    # The console has the ticket, with the phone channel and the caller's reason.
+    login = requests.post(
+        f"{live_stack.web_url}/api/login",
+        timeout=30,
+        json={"username": live_stack.admin_user, "password": live_stack.admin_password},
+    )
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    tickets = requests.get(f"{live_stack.web_url}/api/handoffs", headers=headers, timeout=30).json()
+    items = tickets["items"] if isinstance(tickets, dict) else tickets
+    (ticket,) = [t for t in items if t["conversation_id"] == caller]
+    assert ticket["channel"] == "twilio_voice"
+    assert "legal advice" in ticket["reason"]
