@@ -79,6 +79,7 @@ test: lint typecheck rasa-validate rasa-test-stories pytest
 bench: train seed
 	$(PY) -m benchmarks.nlu_compare
 	$(PY) -m benchmarks.stack_latency
+	$(PY) -m benchmarks.handoff_latency
 
 # --- maintenance ------------------------------------------------------------
 lock: $(VENV)/.installed
