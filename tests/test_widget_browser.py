@@ -173,11 +173,18 @@ async def test_html_is_shown_as_text(live_stack: LiveStack, context: Any) -> Non
     for text in hostile:
         await ask(page, text)
     conversation = await session_id(page, live_stack.rasa_url)
-    await append_events(live_stack, conversation, [
-        {"event": "bot", "text": "<b>bold</b><img src=x onerror=alert(3)>"},
-        {"event": "bot", "text": "<script>alert(4)</script>",
-         "metadata": {"sender": "staff", "staff_name": "<i>Sam</i>"}},
-    ])
+    await append_events(
+        live_stack,
+        conversation,
+        [
+            {"event": "bot", "text": "<b>bold</b><img src=x onerror=alert(3)>"},
+            {
+                "event": "bot",
+                "text": "<script>alert(4)</script>",
+                "metadata": {"sender": "staff", "staff_name": "<i>Sam</i>"},
+            },
+        ],
+    )
     await page.locator(".mh-message--staff").wait_for()
     texts = [text for _, text in await transcript(page)]
     for text in [*hostile, "<b>bold</b><img src=x onerror=alert(3)>", "<script>alert(4)</script>"]:
@@ -195,14 +202,25 @@ async def test_staff_reply_is_shown_as_from_a_person(live_stack: LiveStack, cont
     await page.locator(".mh-message--user", has_text="Talk to a person").wait_for()
     conversation = await session_id(page, live_stack.rasa_url)
 
-    await append_events(live_stack, conversation, [
-        {"event": "bot", "data": {"custom": {"typing": True, "sender": "staff"}}},
-    ])
+    await append_events(
+        live_stack,
+        conversation,
+        [
+            {"event": "bot", "data": {"custom": {"typing": True, "sender": "staff"}}},
+        ],
+    )
     await page.locator(".mh-typing", has_text="Adviser is typing").wait_for()
-    await append_events(live_stack, conversation, [
-        {"event": "bot", "text": "Hello, I'm Sam. How can I help?",
-         "metadata": {"sender": "staff", "staff_name": "Sam"}},
-    ])
+    await append_events(
+        live_stack,
+        conversation,
+        [
+            {
+                "event": "bot",
+                "text": "Hello, I'm Sam. How can I help?",
+                "metadata": {"sender": "staff", "staff_name": "Sam"},
+            },
+        ],
+    )
     staff = page.locator(".mh-message--staff")
     await staff.wait_for()
     assert "Hello, I'm Sam. How can I help?" in await staff.inner_text()
@@ -218,10 +236,17 @@ async def test_staff_reply_is_shown_as_from_a_person(live_stack: LiveStack, cont
     await page.reload()
     assert "hotline adviser" in await page.locator(".mh-handoff").inner_text()
     await page.locator(".mh-status[data-state=connected]").wait_for()
-    await append_events(live_stack, conversation, [
-        {"event": "bot", "text": "You're back with the automated assistant.",
-         "metadata": {"handoff_state": None}},
-    ])
+    await append_events(
+        live_stack,
+        conversation,
+        [
+            {
+                "event": "bot",
+                "text": "You're back with the automated assistant.",
+                "metadata": {"handoff_state": None},
+            },
+        ],
+    )
     await page.locator(".mh-message--bot", has_text="back with the automated").wait_for()
     assert await page.locator(".mh-handoff").is_hidden()
 
@@ -257,10 +282,17 @@ async def test_no_serious_accessibility_violations(live_stack: LiveStack, contex
     await ask(page, "am I eligible for support?")
     await page.locator(".mh-reply").first.wait_for()
     conversation = await session_id(page, live_stack.rasa_url)
-    await append_events(live_stack, conversation, [
-        {"event": "bot", "text": "Hello, I'm Sam.",
-         "metadata": {"sender": "staff", "staff_name": "Sam"}},
-    ])
+    await append_events(
+        live_stack,
+        conversation,
+        [
+            {
+                "event": "bot",
+                "text": "Hello, I'm Sam.",
+                "metadata": {"sender": "staff", "staff_name": "Sam"},
+            },
+        ],
+    )
     await page.locator(".mh-message--staff").wait_for()
     # The demo page's CSP allows our own scripts only: load axe from our static folder.
     await page.add_script_tag(url=f"{live_stack.web_url}/static/vendor/js/axe.min.js")
@@ -291,8 +323,12 @@ async def test_connection_failure_shows_the_hotline(live_stack: LiveStack, conte
         closed = f"http://localhost:{sock.getsockname()[1]}"
     page = await context.new_page()
     embed_url = f"{live_stack.web_url}/embed-closed"
-    await page.route(embed_url, lambda route: route.fulfill(
-        content_type="text/html", body=widget_page(live_stack.web_url, closed)))
+    await page.route(
+        embed_url,
+        lambda route: route.fulfill(
+            content_type="text/html", body=widget_page(live_stack.web_url, closed)
+        ),
+    )
     await page.goto(embed_url)
     await page.get_by_role("button", name="Chat with us").click()
     warning = page.locator(".mh-offline")
@@ -300,3 +336,48 @@ async def test_connection_failure_shows_the_hotline(live_stack: LiveStack, conte
     assert HOTLINE in await warning.inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "offline.png"))
+
+
+async def test_messages_sent_to_the_caller_while_disconnected_are_caught_up(
+    live_stack: LiveStack, context: Any
+) -> None:
+    page = await context.new_page()
+    await open_widget(page, f"{live_stack.web_url}/")
+    await ask(page, "hello")
+    conversation = await session_id(page, live_stack.rasa_url)
+    await page.evaluate("window.mhWidget.socket.disconnect()")
+    await page.locator(".mh-status[data-state=reconnecting]").wait_for()
+    # An adviser writes while the caller's connection is down: Rasa cannot deliver it.
+    await append_events(
+        live_stack,
+        conversation,
+        [
+            {
+                "event": "bot",
+                "text": "Sorry we missed you, this is Priya.",
+                "metadata": {"sender": "staff", "staff_name": "Priya"},
+            },
+        ],
+    )
+    assert await page.locator(".mh-message--staff").count() == 0
+    await page.evaluate("window.mhWidget.socket.connect()")
+    staff = page.locator(".mh-message--staff", has_text="Sorry we missed you")
+    await staff.wait_for()
+    assert await staff.count() == 1
+    # Nothing already shown is repeated.
+    texts = [text for kind, text in await transcript(page) if kind == "bot"]
+    assert len(texts) == len(set(texts))
+
+
+async def test_history_endpoint_refuses_malformed_ids(live_stack: LiveStack) -> None:
+    async with aiohttp.ClientSession() as http:
+        for bad in ("", "x", "../../etc/passwd", "a" * 200, "<script>"):
+            async with http.get(
+                f"{live_stack.web_url}/widget/history", params={"session_id": bad}
+            ) as response:
+                assert response.status == 400
+        async with http.get(
+            f"{live_stack.web_url}/widget/history", params={"session_id": "no-such-conversation-1"}
+        ) as response:
+            assert response.status == 200
+            assert (await response.json())["items"] == []

@@ -3,6 +3,8 @@
     GET /                     demo page: the programme in GOV.UK style, with the widget
     GET /widget.js            the widget (one script tag embeds it on any page)
     GET /widget/config.json   where the widget's Rasa is, the hotline number
+    GET /widget/history       the bot's and staff's recent messages in a conversation,
+                              so a widget that was disconnected can catch up
 
 Any site embeds the widget with
 
@@ -17,7 +19,9 @@ talks to Rasa's socket.io channel directly; Rasa must list the site's origin in
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -55,7 +59,7 @@ class WidgetSettings:
 
         """
         env = dict(os.environ if env is None else env)
-        url = (env.get("WIDGET_RASA_URL") or env.get("RASA_URL") or "http://localhost:5005")
+        url = env.get("WIDGET_RASA_URL") or env.get("RASA_URL") or "http://localhost:5005"
         url = url.strip().rstrip("/")
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
             raise ValueError(f"WIDGET_RASA_URL/RASA_URL must be an http(s) URL, not {url!r}")
@@ -150,6 +154,77 @@ async def widget_config(request: web.Request) -> web.Response:
     )
 
 
+# A conversation id is the random session id the widget got from Rasa.
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+HISTORY_LIMIT = 50
+
+
+def history_items(tracker: dict[str, Any], limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The last ``limit`` bot and staff messages of a tracker, as the widget shows them.
+
+    Args:
+        tracker: Rasa's tracker JSON.
+        limit: How many messages at most.
+
+    Returns:
+        Items with `text`, `sender` ("bot", "staff" or "system"), `staff_name` and
+        `buttons`; typing indicators and messages without text are left out.
+    """
+    items = []
+    for event in tracker.get("events") or []:
+        if event.get("event") != "bot" or not isinstance(event.get("text"), str):
+            continue
+        metadata = event.get("metadata") or {}
+        data = event.get("data") or {}
+        items.append(
+            {
+                "text": event["text"],
+                "sender": metadata.get("sender") or "bot",
+                "staff_name": metadata.get("staff_name"),
+                "buttons": data.get("buttons") or [],
+            }
+        )
+    return items[-limit:]
+
+
+async def widget_history(request: web.Request) -> web.Response:
+    """Return the recent messages of one conversation, for a reconnecting widget.
+
+    Rasa does not keep messages for a socket that is away, so after a dropped
+    connection the widget asks here for what it missed. The session id is a
+    random value known only to the caller's browser.
+
+    Args:
+        request: The request, with `session_id` in the query.
+
+    Returns:
+        200 `{"items": [...]}`; 400 for a malformed id; 503 if Rasa cannot be read.
+    """
+    from bot.handoff.rasa_client import RasaUnavailable
+    from bot.handoff.runtime import HANDOFF
+
+    session_id = request.query.get("session_id", "")
+    if not SESSION_ID.match(session_id):
+        return web.json_response({"error": "session_id is missing or malformed"}, status=400)
+    try:
+        tracker = await request.app[HANDOFF].rasa.get_tracker(session_id)
+    except RasaUnavailable:
+        return web.json_response({"error": "the conversation cannot be read now"}, status=503)
+    headers = {"Cache-Control": "no-store", "Vary": "Origin"}
+    origin = request.headers.get("Origin")
+    if origin and origin in allowed_origins():
+        # Sites that embed the widget are the same ones Rasa allows (CORS_ORIGINS).
+        headers["Access-Control-Allow-Origin"] = origin
+    return web.json_response({"items": history_items(tracker)}, headers=headers)
+
+
+def allowed_origins() -> set[str]:
+    """The sites allowed to embed the widget: `CORS_ORIGINS`, as bot/stack.py reads it."""
+    port = os.environ.get("WEB_PORT", "8080")
+    raw = os.environ.get("CORS_ORIGINS", f"http://localhost:{port},http://127.0.0.1:{port}")
+    return {o.strip() for o in raw.split(",") if o.strip()}
+
+
 def setup_widget(app: web.Application, settings: WidgetSettings | None = None) -> None:
     """Register the widget routes.
 
@@ -162,3 +237,4 @@ def setup_widget(app: web.Application, settings: WidgetSettings | None = None) -
     app.router.add_get("/", demo_page, name="widget_demo")
     app.router.add_get("/widget.js", widget_js, name="widget_js")
     app.router.add_get("/widget/config.json", widget_config, name="widget_config")
+    app.router.add_get("/widget/history", widget_history, name="widget_history")

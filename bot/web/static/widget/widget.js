@@ -430,6 +430,32 @@
     render();
   }
 
+  // After a dropped connection: Rasa keeps nothing for a socket that was away, so
+  // ask our app for the conversation's recent messages and add the ones we missed
+  // (those after the last bot or staff message this browser already has).
+  function catchUp(sessionId) {
+    if (!sessionId || !window.fetch) return;
+    window.fetch(config.assets + "/widget/history?session_id=" + encodeURIComponent(sessionId))
+      .then(function (response) { return response.ok ? response.json() : { items: [] }; })
+      .then(function (body) {
+        const items = Array.isArray(body && body.items) ? body.items : [];
+        state = readState();
+        const known = state.messages.filter(function (m) { return m.from !== "user"; });
+        let start = 0;
+        if (known.length) {
+          const last = known[known.length - 1];
+          start = -1;
+          for (let i = items.length - 1; i >= 0; i--) {
+            const from = items[i].sender === "staff" || items[i].sender === "system" ? items[i].sender : "bot";
+            if (from === last.from && items[i].text === last.text) { start = i + 1; break; }
+          }
+          if (start < 0) return; // history no longer reaches our last message: add nothing
+        }
+        items.slice(start).forEach(function (item) { receive(item); });
+      })
+      .catch(function () { /* offline again: the next reconnect tries again */ });
+  }
+
   function connect() {
     socket = window.io(config.rasaUrl, {
       path: "/socket.io",
@@ -448,6 +474,7 @@
       if (id && state.sessionId !== id) { state.sessionId = id; writeState(); }
       mySession = id;
       ready = true;
+      if (everConnected) catchUp(id);
       everConnected = true;
       failures = 0;
       clearTimeout(offlineTimer);
