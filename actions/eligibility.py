@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from actions.parsing import UNIT_WORDS
+
 RULES_PATH = Path(__file__).resolve().parent.parent / "content" / "programme" / "eligibility.yml"
 VERDICTS = ("likely_eligible", "not_eligible", "adviser")
 
@@ -86,32 +88,8 @@ UNSURE_WORDS = (
     "it depends",
     "depends",
 )
-NUMBER_WORDS = {
-    "zero": 0,
-    "none": 0,
-    "one": 1,
-    "a": 1,
-    "an": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-}
+# "none" (of a year) and the units up to twenty; "a"/"an" are read separately.
+NUMBER_WORDS = {"none": 0, **{w: v for w, v in UNIT_WORDS.items() if v <= 20}}
 LESS_THAN_A_YEAR = (
     "less than a year",
     "under a year",

@@ -27,6 +27,7 @@ __all__ = [
     "join_names",
     "parse_amount",
     "parse_amount_range",
+    "UNIT_WORDS",
     "parse_attribute",
     "parse_date_range",
     "parse_superlative",
@@ -67,6 +68,9 @@ _UNITS = {
     "eighty": 80,
     "ninety": 90,
 }
+#: Number words up to the tens, shared with the eligibility check's reading of years.
+UNIT_WORDS: dict[str, int] = _UNITS
+
 _SCALES = {"hundred": 100, "thousand": 1000, "grand": 1000, "million": 1_000_000}
 _NUMBER_WORD = "|".join(sorted([*_UNITS, *_SCALES], key=len, reverse=True))
 _WORD_RUN = re.compile(
