@@ -155,6 +155,47 @@ async def typing(
     return {"delivered": error is None}
 
 
+async def _back_to_bot(
+    runtime: HandoffRuntime,
+    session: AsyncSession,
+    staff: Staff,
+    ticket_id: int,
+    *,
+    verb: str,
+    status: str,
+    audit_action: str,
+    note_text: str,
+    after: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Close an assigned ticket and give the conversation back to the bot.
+
+    The caller's slots are reset so the bot answers again, then ``after`` is sent
+    (e.g. the satisfaction question).
+    """
+    view = await service.transition(
+        session,
+        ticket_id,
+        verb,
+        ("assigned",),
+        {"status": status, "closed_at": utcnow()},
+        staff=staff,
+    )
+    note = await service.add_message(session, view.ticket, "system", note_text)
+    await audit(session, staff, audit_action, f"handoff:{ticket_id}")
+    await session.commit()
+    error = await runtime.send_to_caller(
+        str(view.ticket.conversation_id),
+        [
+            slot_event("handoff_active", False),
+            slot_event("handoff_state", None),
+            bot_message(BACK_TO_BOT, sender="system"),
+            *after,
+        ],
+    )
+    await _finish(runtime, view, "updated", note)
+    return _outcome(view, error)
+
+
 async def release(
     runtime: HandoffRuntime, session: AsyncSession, staff: Staff, ticket_id: int
 ) -> dict[str, Any]:
@@ -164,29 +205,17 @@ async def release(
         HandoffError: 404; 409 not assigned (to `staff`, for agents).
 
     """
-    view = await service.transition(
+    return await _back_to_bot(
+        runtime,
         session,
+        staff,
         ticket_id,
-        "hand back",
-        ("assigned",),
-        {"status": "released", "closed_at": utcnow()},
-        staff=staff,
+        verb="hand back",
+        status="released",
+        audit_action="handoff.release",
+        note_text=f"{staff.display_name} handed back to the assistant.",
+        after=[],
     )
-    note = await service.add_message(
-        session, view.ticket, "system", f"{staff.display_name} handed back to the assistant."
-    )
-    await audit(session, staff, "handoff.release", f"handoff:{ticket_id}")
-    await session.commit()
-    error = await runtime.send_to_caller(
-        str(view.ticket.conversation_id),
-        [
-            slot_event("handoff_active", False),
-            slot_event("handoff_state", None),
-            bot_message(BACK_TO_BOT, sender="system"),
-        ],
-    )
-    await _finish(runtime, view, "updated", note)
-    return _outcome(view, error)
 
 
 async def resolve(
@@ -198,31 +227,17 @@ async def resolve(
         HandoffError: 404; 409 not assigned (to `staff`, for agents).
 
     """
-    view = await service.transition(
+    return await _back_to_bot(
+        runtime,
         session,
+        staff,
         ticket_id,
-        "resolve",
-        ("assigned",),
-        {"status": "resolved", "closed_at": utcnow()},
-        staff=staff,
+        verb="resolve",
+        status="resolved",
+        audit_action="handoff.resolve",
+        note_text=f"{staff.display_name} resolved the conversation.",
+        after=[satisfaction_event(), slot_event("feedback_pending", True)],
     )
-    note = await service.add_message(
-        session, view.ticket, "system", f"{staff.display_name} resolved the conversation."
-    )
-    await audit(session, staff, "handoff.resolve", f"handoff:{ticket_id}")
-    await session.commit()
-    error = await runtime.send_to_caller(
-        str(view.ticket.conversation_id),
-        [
-            slot_event("handoff_active", False),
-            slot_event("handoff_state", None),
-            bot_message(BACK_TO_BOT, sender="system"),
-            satisfaction_event(),
-            slot_event("feedback_pending", True),
-        ],
-    )
-    await _finish(runtime, view, "updated", note)
-    return _outcome(view, error)
 
 
 async def create_from_bot(
