@@ -37,9 +37,9 @@ from bot.web.security import (
     current_auth,
     current_staff,
     json_error,
-    remote_address,
     require_supervisor,
     set_session_cookie,
+    sign_in,
 )
 from bot.web.validation import InputError, read_json, text_field
 
@@ -70,16 +70,7 @@ async def login(request: web.Request) -> web.Response:
         return error.response()
     assert username is not None and password is not None
     settings = request.app[SETTINGS]
-    async with request_session(request) as session:
-        result = await accounts.login(
-            session,
-            username,
-            password,
-            remote=remote_address(request),
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_window_seconds,
-            session_seconds=settings.session_seconds,
-        )
+    result = await sign_in(request, username, password)
     if result.locked:
         minutes = max(1, settings.login_window_seconds // 60)
         return json_error(

@@ -42,10 +42,10 @@ from bot.web.security import (
     access_middleware,
     clear_session_cookie,
     current_auth,
-    remote_address,
     require_supervisor,
     same_token,
     set_session_cookie,
+    sign_in,
 )
 
 GOVUK_ASSETS = STATIC_DIR / "vendor" / "govuk" / "assets"
@@ -124,16 +124,7 @@ async def login_submit(request: web.Request) -> web.Response:
     if errors:
         return _login_form(request, errors, 400, username)
     settings = request.app[SETTINGS]
-    async with request_session(request) as session:
-        result = await accounts.login(
-            session,
-            username,
-            password,
-            remote=remote_address(request),
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_window_seconds,
-            session_seconds=settings.session_seconds,
-        )
+    result = await sign_in(request, username, password)
     if result.locked:
         message = (
             "Too many failed sign-ins. Try again in "

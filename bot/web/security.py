@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.staff.accounts import AuthSession, Staff, session_for_token
+from bot.staff.accounts import AuthSession, LoginResult, Staff, login, session_for_token
 from bot.web.app import SETTINGS, request_session
 
 SESSION_COOKIE = "hotline_session"
@@ -197,3 +197,29 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
 def remote_address(request: web.Request) -> str | None:
     """The client's address (for the audit log)."""
     return (request.remote or "")[:64] or None
+
+
+async def sign_in(request: web.Request, username: str, password: str) -> LoginResult:
+    """Check credentials with the configured lockout and open a session.
+
+    Shared by the console's form and the JSON API so both apply the same rules.
+
+    Args:
+        request: The request (for the settings and the caller's address).
+        username: The user name as typed.
+        password: The password as typed.
+
+    Returns:
+        The login result: a token and session, or locked, or neither.
+    """
+    settings = request.app[SETTINGS]
+    async with request_session(request) as session:
+        return await login(
+            session,
+            username,
+            password,
+            remote=remote_address(request),
+            max_failures=settings.login_max_failures,
+            window_seconds=settings.login_window_seconds,
+            session_seconds=settings.session_seconds,
+        )
