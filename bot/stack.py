@@ -85,8 +85,11 @@ def credentials_file(config: StackConfig) -> Path:
 
 def services(config: StackConfig) -> list[Service]:
     """The three processes, in start order."""
+    # Rasa's own `rasa run`, with the fixes of bot/rasa_runtime.py installed first.
     rasa = [
-        str(BIN / "rasa"),
+        sys.executable,
+        "-m",
+        "bot.rasa_runtime",
         "run",
         "--model",
         str(config.model),
