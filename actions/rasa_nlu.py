@@ -1,0 +1,70 @@
+"""A client for Rasa's ``/model/parse`` endpoint.
+
+It reads each piece of a message that asks several questions (``actions/several.py``).
+Rasa's HTTP API is only on with a token (``RASA_TOKEN``, set by ``bot.stack``);
+without one the client reports itself unavailable and the caller falls back
+to the intent Rasa gave the whole message. Each call opens a short-lived HTTP
+session, as ``hotline_api`` does: nothing is shared between requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+TIMEOUT = aiohttp.ClientTimeout(total=5, connect=2)
+
+
+class NluUnavailable(RuntimeError):
+    """Rasa's parse endpoint could not be used."""
+
+
+@dataclass(frozen=True)
+class RasaNlu:
+    """Where Rasa's HTTP API is and the token it expects."""
+
+    base_url: str
+    token: str
+
+    @classmethod
+    def from_env(cls) -> RasaNlu:
+        """Reads RASA_URL (or RASA_PORT, default 5005) and RASA_TOKEN."""
+        base = os.environ.get("RASA_URL") or (
+            f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
+        )
+        return cls(base.rstrip("/"), os.environ.get("RASA_TOKEN", "").strip())
+
+    async def parse_many(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        """Parses each text with the running model, all at once.
+
+        Returns:
+            Rasa's parse result for each text, in order.
+
+        Raises:
+            NluUnavailable: Without a token, or if any call fails.
+        """
+        if not self.token:
+            raise NluUnavailable("RASA_TOKEN is not set, so Rasa's HTTP API is off")
+        url = f"{self.base_url}/model/parse"
+        try:
+            async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+
+                async def parse(text: str) -> dict[str, Any]:
+                    async with session.post(
+                        url, params={"token": self.token}, json={"text": text}
+                    ) as response:
+                        if response.status != 200:
+                            raise NluUnavailable(f"/model/parse answered {response.status}")
+                        body = await response.json(content_type=None)
+                        if not isinstance(body, dict):
+                            raise NluUnavailable("/model/parse returned no object")
+                        return body
+
+                return list(await asyncio.gather(*(parse(text) for text in texts)))
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise NluUnavailable(f"/model/parse failed: {error!r}") from error

@@ -1,0 +1,114 @@
+"""Answering a message that asks several questions at once.
+
+The NLU component ``bot.nlu.several`` labels such messages ``ask_several`` and
+adds the pieces of the message to the parse data. This action reads each piece
+with the running model (Rasa's ``/model/parse``) and answers every programme
+question it finds, in the caller's order, each once. If the caller also asked
+whether they are eligible, the eligibility check starts after the answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms import VERDICT_SLOT, current_rules
+from actions.programme import FALLBACK_INTENT, PROGRAMME_ANSWERS
+from actions.rasa_nlu import NluUnavailable, RasaNlu
+from bot.nlu.segments import split_questions
+
+log = logging.getLogger(__name__)
+
+SEVERAL_INTENT = "ask_several"
+ELIGIBILITY_INTENT = "check_eligibility"
+SEGMENTS_KEY = "question_segments"
+# A piece's intent counts from this confidence; the FallbackClassifier's own
+# threshold is 0.3, and a short piece read out of context deserves a little more.
+PIECE_CONFIDENCE = 0.4
+ANSWERABLE = frozenset({*PROGRAMME_ANSWERS, ELIGIBILITY_INTENT})
+
+
+def piece_intent(parse: Mapping[str, Any], minimum: float = PIECE_CONFIDENCE) -> str | None:
+    """The answerable intent of one parsed piece, or ``None``.
+
+    Takes the best-ranked intent that is neither the fallback nor
+    ``ask_several`` itself (a piece can still look like several questions).
+    """
+    ranking = parse.get("intent_ranking") or [parse.get("intent") or {}]
+    for entry in ranking:
+        name = entry.get("name")
+        if name in (FALLBACK_INTENT, SEVERAL_INTENT):
+            continue
+        confident = float(entry.get("confidence") or 0.0) >= minimum
+        return name if confident and name in ANSWERABLE else None
+    return None
+
+
+def plan_answers(intents: Iterable[str | None]) -> list[str]:
+    """The intents to answer: answerable ones, each once, in the caller's order."""
+    seen: list[str] = []
+    for intent in intents:
+        if intent and intent in ANSWERABLE and intent not in seen:
+            seen.append(intent)
+    return seen
+
+
+def whole_message_intent(latest: Mapping[str, Any]) -> str | None:
+    """What Rasa's ranking for the whole message says, if it names an answerable intent."""
+    return piece_intent({"intent_ranking": latest.get("intent_ranking") or []})
+
+
+class ActionAnswerSeveral(Action):
+    """Answers each programme question in a message that asks several."""
+
+    def __init__(self, nlu: RasaNlu | None = None) -> None:
+        """Uses ``nlu`` to read the pieces (default: from the environment, per run)."""
+        self._nlu = nlu
+
+    def name(self) -> str:
+        """Returns the action's name."""
+        return "action_answer_several"
+
+    async def classify(self, pieces: Sequence[str]) -> list[str | None]:
+        """Each piece's answerable intent (``None`` where there is none).
+
+        Raises:
+            NluUnavailable: If Rasa's parse endpoint cannot be used.
+        """
+        nlu = self._nlu or RasaNlu.from_env()
+        return [piece_intent(parse) for parse in await nlu.parse_many(pieces)]
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Answers every question found; starts the eligibility check if one asked for it."""
+        latest = tracker.latest_message or {}
+        pieces = latest.get(SEGMENTS_KEY) or split_questions(str(latest.get("text") or ""))
+        pieces = [p for p in pieces if isinstance(p, str) and p.strip()]
+        try:
+            intents = plan_answers(await self.classify(pieces)) if pieces else []
+        except NluUnavailable as error:
+            log.warning("could not read the pieces of a message separately: %s", error)
+            intents = []
+        if not intents:
+            # Nothing answerable in the pieces: answer what the whole message is
+            # most likely about, or ask the caller to rephrase.
+            intents = plan_answers([whole_message_intent(latest)])
+        if not intents:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        for intent in intents:
+            if intent != ELIGIBILITY_INTENT:
+                dispatcher.utter_message(response=PROGRAMME_ANSWERS[intent])
+        if ELIGIBILITY_INTENT not in intents:
+            return []
+        # The check itself, started as a lone "am I eligible?" starts it.
+        dispatcher.utter_message(response="utter_eligibility_intro")
+        rules = await current_rules()
+        resets: list[EventType] = [SlotSet(slot, None) for slot in [*rules.slots, VERDICT_SLOT]]
+        return [*resets, FollowupAction("eligibility_form")]

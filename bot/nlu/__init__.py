@@ -1,0 +1,1 @@
+"""Our own NLU pipeline components (Rasa loads them by name from ``config.yml``)."""

@@ -1,0 +1,115 @@
+"""An NLU component that marks messages asking several questions at once.
+
+DIET gives one intent per message, so "What is a mutual and how do we apply?"
+would be answered only in part (or, torn between two intents, not at all: the
+FallbackClassifier turns a close call into ``nlu_fallback``). This component
+runs after the classifiers. When a message holds two or more questions
+(:func:`bot.nlu.segments.question_count`) and its intent is one of the
+configured question intents, it relabels the message ``ask_several``. Whenever
+the final intent is ``ask_several`` (from here or from DIET, which is trained
+on such messages too) it adds the pieces as ``question_segments`` to the parse
+data, so that ``action_answer_several`` can answer each piece in turn.
+
+Configuration (``config.yml``)::
+
+    - name: bot.nlu.several.SeveralQuestionsClassifier
+      intent: ask_several
+      replaces: [nlu_fallback, ask_how_to_apply, ...]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.segments import question_count, split_questions
+
+SEGMENTS_KEY = "question_segments"
+
+
+class ConfigError(ValueError):
+    """The component's settings in ``config.yml`` are unusable."""
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class SeveralQuestionsClassifier(GraphComponent, IntentClassifier):  # type: ignore[misc]
+    """Relabels messages that ask two or more questions as one intent."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        """Needs an intent classifier before it."""
+        return [IntentClassifier]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The intent to give such messages and the intents it may replace."""
+        return {"intent": "ask_several", "replaces": ["nlu_fallback"], "min_questions": 2}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        """Checks the settings.
+
+        Raises:
+            ConfigError: If the intent is empty, ``replaces`` is not a list of
+                names, or ``min_questions`` is below 2.
+        """
+        intent = config.get("intent")
+        replaces = config.get("replaces")
+        minimum = config.get("min_questions")
+        if not isinstance(intent, str) or not intent.strip():
+            raise ConfigError("SeveralQuestionsClassifier: `intent` must be an intent name")
+        if not isinstance(replaces, list) or not all(isinstance(i, str) for i in replaces):
+            raise ConfigError("SeveralQuestionsClassifier: `replaces` must be a list of intents")
+        if not isinstance(minimum, int) or minimum < 2:
+            raise ConfigError("SeveralQuestionsClassifier: `min_questions` must be 2 or more")
+        self.intent = intent.strip()
+        self.replaces = frozenset(replaces)
+        self.min_questions = minimum
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SeveralQuestionsClassifier:
+        """Creates the component from its settings."""
+        return cls(config)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Relabels each message that asks several questions; adds its pieces."""
+        for message in messages:
+            self._process_one(message)
+        return messages
+
+    def _process_one(self, message: Message) -> None:
+        text = message.get(TEXT) or ""
+        intent = message.get(INTENT) or {}
+        name = intent.get(INTENT_NAME_KEY)
+        if name in self.replaces and question_count(text) >= self.min_questions:
+            confidence = 1.0
+            ranking = [
+                r for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get(INTENT_NAME_KEY) != self.intent
+            ]
+            new = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: confidence}
+            message.set(INTENT, new, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [new, *ranking], add_to_output=True)
+            name = self.intent
+        if name == self.intent:
+            message.set(SEGMENTS_KEY, split_questions(text), add_to_output=True)
