@@ -142,9 +142,34 @@ def test_component_adds_pieces_when_diet_itself_says_several() -> None:
     assert out.get("question_segments") == ["mutual?", "apply?"]
 
 
+def _ranked(text: str, *ranking: tuple[str, float]) -> Message:
+    entries = [{"name": n, "confidence": c} for n, c in ranking]
+    return Message(data={TEXT: text, INTENT: entries[0], INTENT_RANKING_KEY: entries})
+
+
+def test_one_question_diet_called_several_gets_diets_next_guess() -> None:
+    message = _ranked("what is a mutual, compared with a charity or a social enterprise",
+                      ("ask_several", 0.8), ("ask_what_is_mutual", 0.15), ("ask_legal_forms", 0.05))
+    [out] = _component().process([message])
+    assert out.get(INTENT)["name"] == "ask_what_is_mutual"
+    assert out.get(INTENT)["confidence"] == pytest.approx(0.75)
+    assert [r["name"] for r in out.get(INTENT_RANKING_KEY)] == [
+        "ask_what_is_mutual", "ask_legal_forms"]
+    assert out.get("question_segments") is None
+
+
+def test_one_question_with_no_clear_next_guess_falls_back() -> None:
+    message = _ranked("tell me everything about it", ("ask_several", 0.7),
+                      ("ask_mis", 0.06), ("greet", 0.06), ("help", 0.06), ("deny", 0.06),
+                      ("stop", 0.06))
+    [out] = _component().process([message])
+    assert out.get(INTENT) == {"name": "nlu_fallback", "confidence": 0.3}
+
+
 @pytest.mark.parametrize(
     "config",
-    [{"intent": ""}, {"replaces": "ask_how_to_apply"}, {"min_questions": 1}],
+    [{"intent": ""}, {"replaces": "ask_how_to_apply"}, {"min_questions": 1},
+     {"fallback_threshold": 1.5}, {"fallback_threshold": "high"}],
 )
 def test_component_refuses_bad_settings(config: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):

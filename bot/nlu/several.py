@@ -5,16 +5,21 @@ would be answered only in part (or, torn between two intents, not at all: the
 FallbackClassifier turns a close call into ``nlu_fallback``). This component
 runs after the classifiers. When a message holds two or more questions
 (:func:`bot.nlu.segments.question_count`) and its intent is one of the
-configured question intents, it relabels the message ``ask_several``. Whenever
-the final intent is ``ask_several`` (from here or from DIET, which is trained
-on such messages too) it adds the pieces as ``question_segments`` to the parse
-data, so that ``action_answer_several`` can answer each piece in turn.
+configured question intents, it relabels the message ``ask_several``. DIET is
+trained on such messages too, and sometimes gives ``ask_several`` to a long
+single question; when the message cannot be cut into two pieces at all, the
+component hands it the next intent in DIET's ranking instead (its confidence
+renormalised without ``ask_several``; ``nlu_fallback`` below
+``fallback_threshold``, as the FallbackClassifier would). Whenever the final
+intent is ``ask_several`` it adds the pieces as ``question_segments`` to the
+parse data, so that ``action_answer_several`` can answer each piece in turn.
 
 Configuration (``config.yml``)::
 
     - name: bot.nlu.several.SeveralQuestionsClassifier
       intent: ask_several
       replaces: [nlu_fallback, ask_how_to_apply, ...]
+      fallback_threshold: 0.3   # the FallbackClassifier's threshold
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.nlu.segments import question_count, split_questions
 
 SEGMENTS_KEY = "question_segments"
+FALLBACK_INTENT = "nlu_fallback"
 
 
 class ConfigError(ValueError):
@@ -58,7 +64,12 @@ class SeveralQuestionsClassifier(GraphComponent, IntentClassifier):  # type: ign
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """The intent to give such messages and the intents it may replace."""
-        return {"intent": "ask_several", "replaces": ["nlu_fallback"], "min_questions": 2}
+        return {
+            "intent": "ask_several",
+            "replaces": [FALLBACK_INTENT],
+            "min_questions": 2,
+            "fallback_threshold": 0.3,
+        }
 
     def __init__(self, config: dict[str, Any]) -> None:
         """Checks the settings.
@@ -76,9 +87,15 @@ class SeveralQuestionsClassifier(GraphComponent, IntentClassifier):  # type: ign
             raise ConfigError("SeveralQuestionsClassifier: `replaces` must be a list of intents")
         if not isinstance(minimum, int) or minimum < 2:
             raise ConfigError("SeveralQuestionsClassifier: `min_questions` must be 2 or more")
+        threshold = config.get("fallback_threshold")
+        if not isinstance(threshold, (int, float)) or not 0 <= threshold < 1:
+            raise ConfigError(
+                "SeveralQuestionsClassifier: `fallback_threshold` must be a number from 0 to 1"
+            )
         self.intent = intent.strip()
         self.replaces = frozenset(replaces)
         self.min_questions = minimum
+        self.fallback_threshold = float(threshold)
 
     @classmethod
     def create(
@@ -99,17 +116,47 @@ class SeveralQuestionsClassifier(GraphComponent, IntentClassifier):  # type: ign
 
     def _process_one(self, message: Message) -> None:
         text = message.get(TEXT) or ""
-        intent = message.get(INTENT) or {}
-        name = intent.get(INTENT_NAME_KEY)
+        name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        ranking = [
+            r for r in message.get(INTENT_RANKING_KEY) or []
+            if r.get(INTENT_NAME_KEY) != self.intent
+        ]
         if name in self.replaces and question_count(text) >= self.min_questions:
-            confidence = 1.0
-            ranking = [
-                r for r in message.get(INTENT_RANKING_KEY) or []
-                if r.get(INTENT_NAME_KEY) != self.intent
-            ]
-            new = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: confidence}
-            message.set(INTENT, new, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [new, *ranking], add_to_output=True)
+            self._set_intent(message, self.intent, 1.0, ranking)
             name = self.intent
-        if name == self.intent:
-            message.set(SEGMENTS_KEY, split_questions(text), add_to_output=True)
+        if name != self.intent:
+            return
+        pieces = split_questions(text)
+        if len(pieces) >= 2:
+            message.set(SEGMENTS_KEY, pieces, add_to_output=True)
+            return
+        # DIET said "several" of a message that holds one question: take its
+        # next guess, as sure as it is among the other intents.
+        several = next(
+            (float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+             for r in message.get(INTENT_RANKING_KEY) or []
+             if r.get(INTENT_NAME_KEY) == self.intent),
+            0.0,
+        )
+        others = [r for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT]
+        if not others:
+            self._set_intent(message, FALLBACK_INTENT, self.fallback_threshold, ranking)
+            return
+        best = others[0]
+        rest = 1.0 - several
+        confidence = float(best.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        confidence = min(1.0, confidence / rest) if rest > 0 else confidence
+        if confidence < self.fallback_threshold:
+            self._set_intent(message, FALLBACK_INTENT, self.fallback_threshold, ranking)
+        else:
+            self._set_intent(message, best[INTENT_NAME_KEY], confidence, ranking)
+
+    @staticmethod
+    def _set_intent(
+        message: Message, name: str, confidence: float, ranking: list[dict[str, Any]]
+    ) -> None:
+        """Puts ``name`` first in the message's intent and ranking."""
+        new = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+        rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != name]
+        message.set(INTENT, new, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [new, *rest], add_to_output=True)
