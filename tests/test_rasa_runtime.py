@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.nlu.utils.spacy_utils import SpacyNLP
+from rasa.shared.core.events import Event
 
 from bot import rasa_runtime
 from tests.trackers import ROOT
 
 ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 ORIGINAL_LOAD = SpacyNLP.__dict__["load_model"]
+ORIGINAL_RESOLVE = Event.resolve_by_type
 
 RESPONSES = [
     {"events": [], "responses": []},
@@ -34,6 +36,7 @@ def patched() -> object:
     yield
     RemoteAction._validate_action_result = ORIGINAL_VALIDATE
     SpacyNLP.load_model = ORIGINAL_LOAD
+    Event.resolve_by_type = staticmethod(ORIGINAL_RESOLVE)
 
 
 def _outcome(validate: object, response: dict[str, object]) -> str:
@@ -94,3 +97,45 @@ def test_runs_rasas_command_line() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Rasa Version" in done.stdout and "3.6.21" in done.stdout
+
+
+def test_event_types_resolve_to_rasas_classes() -> None:
+    from rasa.shared.core import events
+    from rasa.shared.utils.common import all_subclasses
+
+    names = [c.type_name for c in all_subclasses(events.Event)] + [
+        "user", "bot", "action", "slot", "session_started", "active_loop", "followup",
+        "action_execution_rejected", "loop_interrupted", "entities", "user_featurization",
+    ]
+    for name in names:
+        assert rasa_runtime.resolve_event_type(name) is ORIGINAL_RESOLVE(name)
+    assert rasa_runtime.resolve_event_type("topic") is None
+    assert rasa_runtime.resolve_event_type("nonsense", events.UserUttered) is events.UserUttered
+    with pytest.raises(ValueError, match="Unknown event name 'nonsense'"):
+        rasa_runtime.resolve_event_type("nonsense")
+
+
+def test_an_event_class_defined_later_is_found() -> None:
+    from rasa.shared.core.events import SessionStarted
+
+    rasa_runtime.resolve_event_type("user")  # the table exists before the new class
+
+    class LateEvent(SessionStarted):
+        type_name = "hotline_late_event"
+
+    assert rasa_runtime.resolve_event_type("hotline_late_event") is LateEvent
+
+
+def test_stored_events_deserialise_the_same(patched: object) -> None:
+    from rasa.shared.core.events import Event, deserialise_events
+
+    dicts = [
+        {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}},
+        {"event": "action", "name": "utter_greet"},
+        {"event": "bot", "text": "Hello"},
+        {"event": "slot", "name": "handoff_active", "value": True},
+        {"event": "session_started"},
+    ]
+    assert Event.resolve_by_type is rasa_runtime.resolve_event_type
+    assert [type(e).__name__ for e in deserialise_events(dicts)] == [
+        "UserUttered", "ActionExecuted", "BotUttered", "SlotSet", "SessionStarted"]
