@@ -8,6 +8,7 @@ Rasa form in :mod:`actions.forms` only wires it to the conversation.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -17,6 +18,9 @@ from typing import Any
 import yaml
 
 from actions.parsing import UNIT_WORDS
+
+# The slot holding the check's verdict (the answers have one slot per question).
+VERDICT_SLOT = "elig_verdict"
 
 RULES_PATH = Path(__file__).resolve().parent.parent / "content" / "programme" / "eligibility.yml"
 VERDICTS = ("likely_eligible", "not_eligible", "adviser")
@@ -409,3 +413,8 @@ def read_answer(question: Question, text: str, intent: str | None = None) -> str
 def answers_from_slots(rules: Rules, slots: dict[str, Any]) -> dict[str, Any]:
     """Picks the check's answers out of a tracker's slots."""
     return {slot: slots.get(slot) for slot in rules.slots}
+
+
+async def current_rules() -> Rules:
+    """Loads the rules file off the event loop (it is re-read only when edited)."""
+    return await asyncio.to_thread(load_rules)

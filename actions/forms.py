@@ -7,7 +7,6 @@ actions only connect them to Rasa.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -16,20 +15,21 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
-from actions.eligibility import Question, Rules, answers_from_slots, load_rules, read_answer
+from actions.eligibility import (
+    VERDICT_SLOT,
+    Question,
+    answers_from_slots,
+    current_rules,
+    read_answer,
+)
 from actions.phone import normalise_uk_phone
 from actions.programme import PROGRAMME_ANSWERS
+from actions.several import SEVERAL_INTENT, answerable_intents
 
 FORM_NAME = "eligibility_form"
-VERDICT_SLOT = "elig_verdict"
 # How sure the NLU must be before a mid-check message is taken as a question
 # about the programme rather than a garbled answer.
 QUESTION_CONFIDENCE = 0.8
-
-
-async def current_rules() -> Rules:
-    """Loads the rules file off the event loop (it is re-read only when edited)."""
-    return await asyncio.to_thread(load_rules)
 
 
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
@@ -72,6 +72,14 @@ class ValidateEligibilityForm(FormValidationAction):
         answer = read_answer(rules.question(slot), str(value or ""), intent)
         if answer is not None:
             return {slot: answer}
+        if intent == SEVERAL_INTENT:
+            # Several questions mid-check: answer each, then the form asks again.
+            questions = await answerable_intents(tracker.latest_message)
+            answers = [PROGRAMME_ANSWERS[i] for i in questions if i in PROGRAMME_ANSWERS]
+            for response in answers:
+                dispatcher.utter_message(response=response)
+            if answers:
+                return {slot: None}
         if intent in PROGRAMME_ANSWERS and confidence >= QUESTION_CONFIDENCE:
             # A question asked mid-check: answer it, then the form asks again.
             dispatcher.utter_message(response=PROGRAMME_ANSWERS[intent])

@@ -10,14 +10,14 @@ whether they are eligible, the eligibility check starts after the answers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.forms import VERDICT_SLOT, current_rules
+from actions.eligibility import VERDICT_SLOT, current_rules
 from actions.programme import FALLBACK_INTENT, PROGRAMME_ANSWERS
 from actions.rasa_nlu import NluUnavailable, RasaNlu
 from bot.nlu.segments import split_questions
@@ -63,6 +63,30 @@ def whole_message_intent(latest: Mapping[str, Any]) -> str | None:
     return piece_intent({"intent_ranking": latest.get("intent_ranking") or []})
 
 
+async def answerable_intents(
+    latest: Mapping[str, Any], nlu: RasaNlu | None = None
+) -> list[str]:
+    """The programme questions a several-question message asks, in order, each once.
+
+    Each piece is read with the running model; if Rasa's API cannot be used or
+    no piece is clear, the whole message's best answerable intent is used.
+
+    Args:
+        latest: The latest message's parse data (``tracker.latest_message``).
+        nlu: Rasa's parse endpoint (default: from the environment).
+    """
+    pieces = latest.get(SEGMENTS_KEY) or split_questions(str(latest.get("text") or ""))
+    pieces = [p for p in pieces if isinstance(p, str) and p.strip()]
+    intents: list[str] = []
+    if pieces:
+        try:
+            parses = await (nlu or RasaNlu.from_env()).parse_many(pieces)
+            intents = plan_answers(piece_intent(parse) for parse in parses)
+        except NluUnavailable as error:
+            log.warning("could not read the pieces of a message separately: %s", error)
+    return intents or plan_answers([whole_message_intent(latest)])
+
+
 class ActionAnswerSeveral(Action):
     """Answers each programme question in a message that asks several."""
 
@@ -74,31 +98,11 @@ class ActionAnswerSeveral(Action):
         """Returns the action's name."""
         return "action_answer_several"
 
-    async def classify(self, pieces: Sequence[str]) -> list[str | None]:
-        """Each piece's answerable intent (``None`` where there is none).
-
-        Raises:
-            NluUnavailable: If Rasa's parse endpoint cannot be used.
-        """
-        nlu = self._nlu or RasaNlu.from_env()
-        return [piece_intent(parse) for parse in await nlu.parse_many(pieces)]
-
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """Answers every question found; starts the eligibility check if one asked for it."""
-        latest = tracker.latest_message or {}
-        pieces = latest.get(SEGMENTS_KEY) or split_questions(str(latest.get("text") or ""))
-        pieces = [p for p in pieces if isinstance(p, str) and p.strip()]
-        try:
-            intents = plan_answers(await self.classify(pieces)) if pieces else []
-        except NluUnavailable as error:
-            log.warning("could not read the pieces of a message separately: %s", error)
-            intents = []
-        if not intents:
-            # Nothing answerable in the pieces: answer what the whole message is
-            # most likely about, or ask the caller to rephrase.
-            intents = plan_answers([whole_message_intent(latest)])
+        intents = await answerable_intents(tracker.latest_message or {}, self._nlu)
         if not intents:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []

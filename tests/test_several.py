@@ -286,3 +286,20 @@ def test_a_question_and_am_i_eligible_answers_then_starts_the_check(
     ).json()
     assert tracker["active_loop"]["name"] == "eligibility_form"
 
+
+
+@live
+def test_several_questions_during_the_check_are_answered_then_it_asks_again(
+    live_stack: LiveStack,
+) -> None:
+    sender = uuid.uuid4().hex
+    first = _say(live_stack, sender, "am I eligible?")
+    replies = _say(live_stack, sender, "what is a public service mutual? and who decides on bids?")
+    assert replies[:2] == [_response_text("utter_what_is_mutual"),
+                           _response_text("utter_who_decides")]
+    assert replies[2] == first[-1]  # the same question again
+    tracker = requests.get(
+        f"{live_stack.rasa_url}/conversations/{sender}/tracker",
+        params={"token": live_stack.rasa_token}, timeout=30,
+    ).json()
+    assert tracker["active_loop"]["name"] == "eligibility_form"
