@@ -144,8 +144,9 @@ def lock_store_settings(url: str) -> dict[str, object]:
             f"not {url!r}"
         )
     settings: dict[str, object] = {
-        "type": "redis", "url": parsed.hostname, "port": port, "db": int(db),
-        "key_prefix": "mutuals_hotline",
+        # Rasa's RedisLockStore with atomic ticket updates (bot/lock_store.py).
+        "type": "bot.lock_store.HotlineRedisLockStore", "url": parsed.hostname, "port": port,
+        "db": int(db), "key_prefix": "mutualshotline",
     }
     if parsed.password:
         settings["password"] = parsed.password

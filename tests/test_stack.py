@@ -97,7 +97,7 @@ def test_shared_tracker_and_lock_stores_for_several_instances(env: dict[str, str
         "password": "s3cret",
     }
     assert written["lock_store"] == {
-        "type": "redis", "url": "cache.internal", "port": 6380, "db": 2,
-        "key_prefix": "mutuals_hotline", "password": "pw",
+        "type": "bot.lock_store.HotlineRedisLockStore", "url": "cache.internal",
+        "port": 6380, "db": 2, "key_prefix": "mutualshotline", "password": "pw",
     }
     assert written["action_endpoint"]["url"] == "http://localhost:${ACTIONS_PORT}/webhook"
