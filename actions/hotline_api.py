@@ -8,11 +8,12 @@ state is shared between requests or event loops.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+from actions.endpoint import ServiceEndpoint
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
@@ -22,19 +23,13 @@ class HotlineUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
-class HotlineApi:
+class HotlineApi(ServiceEndpoint):
     """Where the internal API is and the bearer token it expects."""
-
-    base_url: str
-    token: str
 
     @classmethod
     def from_env(cls) -> HotlineApi:
         """Reads HOTLINE_APP_URL (or WEB_PORT) and HOTLINE_INTERNAL_TOKEN."""
-        base = os.environ.get("HOTLINE_APP_URL") or (
-            f"http://localhost:{os.environ.get('WEB_PORT', '8080')}"
-        )
-        return cls(base.rstrip("/"), os.environ.get("HOTLINE_INTERNAL_TOKEN", ""))
+        return cls(*cls.read_env("HOTLINE_APP_URL", "WEB_PORT", 8080, "HOTLINE_INTERNAL_TOKEN"))
 
     async def request(
         self, method: str, path: str, payload: dict[str, Any] | None = None

@@ -10,12 +10,13 @@ session, as ``hotline_api`` does: nothing is shared between requests.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+from actions.endpoint import ServiceEndpoint
 
 TIMEOUT = aiohttp.ClientTimeout(total=5, connect=2)
 
@@ -25,19 +26,13 @@ class NluUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
-class RasaNlu:
+class RasaNlu(ServiceEndpoint):
     """Where Rasa's HTTP API is and the token it expects."""
-
-    base_url: str
-    token: str
 
     @classmethod
     def from_env(cls) -> RasaNlu:
         """Reads RASA_URL (or RASA_PORT, default 5005) and RASA_TOKEN."""
-        base = os.environ.get("RASA_URL") or (
-            f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
-        )
-        return cls(base.rstrip("/"), os.environ.get("RASA_TOKEN", "").strip())
+        return cls(*cls.read_env("RASA_URL", "RASA_PORT", 5005, "RASA_TOKEN"))
 
     async def parse_many(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """Parses each text with the running model, all at once.
