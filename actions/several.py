@@ -20,13 +20,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.eligibility import VERDICT_SLOT, current_rules
 from actions.programme import FALLBACK_INTENT, PROGRAMME_ANSWERS
 from actions.rasa_nlu import NluUnavailable, RasaNlu
-from bot.nlu.segments import split_questions
+from bot.nlu.segments import SEGMENTS_KEY, split_questions
 
 log = logging.getLogger(__name__)
 
 SEVERAL_INTENT = "ask_several"
 ELIGIBILITY_INTENT = "check_eligibility"
-SEGMENTS_KEY = "question_segments"
 # A piece's intent counts from this confidence; the FallbackClassifier's own
 # threshold is 0.3, and a short piece read out of context deserves a little more.
 PIECE_CONFIDENCE = 0.4

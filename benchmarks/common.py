@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -58,6 +59,21 @@ def exit_cleanly_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def start_benchmark() -> None:
+    """What every benchmark does first: quiet children, clean SIGTERM, no deprecation noise."""
+    quiet_environment()
+    exit_cleanly_on_sigterm()
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine (localhost, 127.x.x.x or ::1)."""
+    from yarl import URL
+
+    host = URL(url).host or ""
+    return host == "localhost" or host.startswith("127.") or host in ("::1", "[::1]")
 
 
 def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -37,7 +37,6 @@ import sys
 import tempfile
 import time
 import uuid
-import warnings
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,15 +44,14 @@ from typing import Any, TypeVar
 
 import aiohttp
 import socketio
-from yarl import URL
 
 from benchmarks.common import (
     ROOT,
     ManagedProcess,
-    exit_cleanly_on_sigterm,
     format_table,
+    is_loopback_url,
     machine_info,
-    quiet_environment,
+    start_benchmark,
     stop_started,
     subprocess_env,
     summarise_ms,
@@ -501,8 +499,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--conversations must be between 1 and 200")
     for url in filter(None, (args.existing_url,
                              args.existing_url and args.existing_web_url)):
-        host = URL(url).host or ""
-        if host != "localhost" and not host.startswith("127.") and host not in ("::1", "[::1]"):
+        if not is_loopback_url(url):
             parser.error(f"{url} must be on this machine (localhost, 127.x.x.x or ::1)")
     if args.existing_url and not args.admin_password:
         parser.error("--existing-url needs --admin-password (or HOTLINE_ADMIN_PASSWORD)")
@@ -512,9 +509,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``python -m benchmarks.handoff_latency``."""
     args = parse_args(argv)
-    quiet_environment()
-    exit_cleanly_on_sigterm()
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    start_benchmark()
     began = time.perf_counter()
     machine = machine_info()
     warn_if_busy()

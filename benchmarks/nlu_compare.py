@@ -55,13 +55,12 @@ from benchmarks.common import (
     BIN,
     CACHE_DIR,
     ROOT,
-    exit_cleanly_on_sigterm,
     format_table,
     machine_info,
     percentile,
-    quiet_environment,
     rasa_version,
     run_logged,
+    start_benchmark,
     subprocess_env,
     tail,
     warn_if_busy,
@@ -510,9 +509,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``python -m benchmarks.nlu_compare``."""
     args = parse_args(argv)
-    quiet_environment()
-    exit_cleanly_on_sigterm()
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    start_benchmark()
     from rasa.utils.log_utils import configure_structlog
 
     # Rasa's structured logger would print every parse at debug level.

@@ -56,14 +56,14 @@ from benchmarks.common import (
     CACHE_DIR,
     ROOT,
     ManagedProcess,
-    exit_cleanly_on_sigterm,
     format_table,
+    is_loopback_url,
     machine_info,
     port_is_free,
-    quiet_environment,
     rasa_version,
     run_logged,
     service_root,
+    start_benchmark,
     stop_started,
     subprocess_env,
     summarise_ms,
@@ -799,8 +799,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if any(level < 1 or level > 200 for level in args.levels):
         parser.error("--levels must be between 1 and 200")
-    host = URL(args.existing_url).host or ""
-    if host != "localhost" and not host.startswith("127.") and host not in ("::1", "[::1]"):
+    if not is_loopback_url(args.existing_url):
         parser.error("--existing-url must be on this machine (localhost, 127.x.x.x or ::1)")
     if args.min_messages < 1 or args.action_requests < 1:
         parser.error("--min-messages and --action-requests must be positive")
@@ -810,9 +809,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``python -m benchmarks.stack_latency``."""
     args = parse_args(argv)
-    quiet_environment()
-    exit_cleanly_on_sigterm()
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    start_benchmark()
     began = time.perf_counter()
     machine = machine_info()
     warn_if_busy()

@@ -45,6 +45,8 @@ _WORD = re.compile(r"[\w'’]+")
 _QUESTION_START = re.compile(rf"^{_START}", re.IGNORECASE)
 
 MAX_SEGMENTS = 5
+# Where the NLU component leaves the pieces in the parse data for the actions.
+SEGMENTS_KEY = "question_segments"
 
 
 def split_questions(text: str) -> list[str]:
@@ -82,6 +84,10 @@ def is_question(piece: str) -> bool:
     return piece.rstrip().endswith("?") or bool(_QUESTION_START.match(piece))
 
 
-def question_count(text: str) -> int:
-    """How many separate questions a message asks (0 for a statement)."""
-    return sum(1 for piece in split_questions(text) if is_question(piece))
+def question_count(text: str, pieces: list[str] | None = None) -> int:
+    """How many separate questions a message asks (0 for a statement).
+
+    ``pieces`` are the message's pieces if the caller has already split it.
+    """
+    return sum(1 for piece in (split_questions(text) if pieces is None else pieces)
+               if is_question(piece))

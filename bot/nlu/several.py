@@ -40,9 +40,8 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.segments import question_count, split_questions
+from bot.nlu.segments import SEGMENTS_KEY, question_count, split_questions
 
-SEGMENTS_KEY = "question_segments"
 FALLBACK_INTENT = "nlu_fallback"
 
 
@@ -117,16 +116,18 @@ class SeveralQuestionsClassifier(GraphComponent, IntentClassifier):  # type: ign
     def _process_one(self, message: Message) -> None:
         text = message.get(TEXT) or ""
         name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if name not in self.replaces and name != self.intent:
+            return  # most messages: nothing to split
         ranking = [
             r for r in message.get(INTENT_RANKING_KEY) or []
             if r.get(INTENT_NAME_KEY) != self.intent
         ]
-        if name in self.replaces and question_count(text) >= self.min_questions:
+        pieces = split_questions(text)
+        if name in self.replaces and question_count(text, pieces) >= self.min_questions:
             self._set_intent(message, self.intent, 1.0, ranking)
             name = self.intent
         if name != self.intent:
             return
-        pieces = split_questions(text)
         if len(pieces) >= 2:
             message.set(SEGMENTS_KEY, pieces, add_to_output=True)
             return
