@@ -63,6 +63,21 @@ def pg_database_url() -> Iterator[str]:
         admin.close()
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis server's URL (database 15, TEST_REDIS_URL overrides); skips if unreachable."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://localhost:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis unreachable at {url} under CI: {exc}")
+        pytest.skip(f"Redis unreachable at {url}: {exc}")
+    return url
+
+
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     """Settings for a fresh SQLite file (schema not created yet)."""

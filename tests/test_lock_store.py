@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from rasa.core.lock_store import RedisLockStore
 
 from bot.lock_store import HotlineRedisLockStore
 
-REDIS = {"host": "localhost", "port": 6379, "db": 15}
+
+@pytest.fixture
+def redis_settings(redis_url: str) -> dict[str, Any]:
+    url = urlsplit(redis_url)
+    return {"host": url.hostname, "port": url.port or 6379, "db": int(url.path.strip("/") or 0)}
 
 
-@pytest.fixture(autouse=True)
-def redis_available() -> None:
-    import redis
-
-    try:
-        redis.Redis(**REDIS, socket_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis unreachable under CI: {exc}")
-        pytest.skip(f"Redis unreachable: {exc}")
-
-
-def _tickets_from_two_instances(cls: type[RedisLockStore], count: int = 200) -> list[int]:
-    stores = [cls(**REDIS, key_prefix="hotlinetest"), cls(**REDIS, key_prefix="hotlinetest")]
+def _tickets_from_two_instances(
+    cls: type[RedisLockStore], redis: dict[str, Any], count: int = 200
+) -> list[int]:
+    stores = [cls(**redis, key_prefix="hotlinetest"), cls(**redis, key_prefix="hotlinetest")]
     conversation = uuid.uuid4().hex
     with ThreadPoolExecutor(max_workers=16) as pool:
         tickets = list(pool.map(lambda i: stores[i % 2].issue_ticket(conversation), range(count)))
@@ -35,19 +30,19 @@ def _tickets_from_two_instances(cls: type[RedisLockStore], count: int = 200) -> 
     return tickets
 
 
-def test_every_ticket_is_issued_once() -> None:
-    tickets = _tickets_from_two_instances(HotlineRedisLockStore)
+def test_every_ticket_is_issued_once(redis_settings: dict[str, Any]) -> None:
+    tickets = _tickets_from_two_instances(HotlineRedisLockStore, redis_settings)
     assert sorted(tickets) == list(range(len(tickets)))
 
 
-def test_rasas_own_store_can_issue_a_ticket_twice() -> None:
+def test_rasas_own_store_can_issue_a_ticket_twice(redis_settings: dict[str, Any]) -> None:
     # Why ours exists: the same load on Rasa's store hands out duplicates.
-    tickets = _tickets_from_two_instances(RedisLockStore)
+    tickets = _tickets_from_two_instances(RedisLockStore, redis_settings)
     assert len(set(tickets)) < len(tickets)
 
 
-def test_serving_and_cleaning_up_keep_the_order() -> None:
-    store = HotlineRedisLockStore(**REDIS, key_prefix="hotlinetest")
+def test_serving_and_cleaning_up_keep_the_order(redis_settings: dict[str, Any]) -> None:
+    store = HotlineRedisLockStore(**redis_settings, key_prefix="hotlinetest")
     conversation = uuid.uuid4().hex
     first, second = store.issue_ticket(conversation), store.issue_ticket(conversation)
     lock = store.get_lock(conversation)
@@ -60,12 +55,14 @@ def test_serving_and_cleaning_up_keep_the_order() -> None:
     assert store.get_lock(conversation) is None  # nobody waits: the key is gone
 
 
-def test_created_from_rasas_endpoint_config() -> None:
+def test_created_from_rasas_endpoint_config(redis_settings: dict[str, Any]) -> None:
     from rasa.core.lock_store import LockStore
     from rasa.utils.endpoints import EndpointConfig
 
-    config = EndpointConfig(url="localhost", type="bot.lock_store.HotlineRedisLockStore",
-                            port=6379, db=15, key_prefix="hotlinetest")
+    config = EndpointConfig(url=redis_settings["host"],
+                            type="bot.lock_store.HotlineRedisLockStore",
+                            port=redis_settings["port"], db=redis_settings["db"],
+                            key_prefix="hotlinetest")
     store = LockStore.create(config)
     assert isinstance(store, HotlineRedisLockStore)
     assert store.key_prefix.startswith("hotlinetest")

@@ -28,7 +28,6 @@ from bot.stack import ROOT, lock_store_settings, tracker_store_settings
 pytestmark = [pytest.mark.model, pytest.mark.postgres]
 
 MODEL = ROOT / "models" / "current.tar.gz"
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://localhost:6379/15")
 MESSAGES = ["hello", "what is a mutual?", "how do we apply?", "who decides?",
             "is it still running?", "what's the hotline number?", "thanks", "goodbye"]
 
@@ -39,29 +38,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _redis_or_skip() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis unreachable at {REDIS_URL} under CI: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
-
-
 @pytest.fixture(scope="module")
 def two_instances(
-    pg_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    pg_database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[list[str], str]]:
-    _redis_or_skip()
     if not MODEL.exists():
         pytest.fail("no trained model at models/current.tar.gz: run `make train`")
     work = tmp_path_factory.mktemp("multi")
     endpoints = {
         "action_endpoint": {"url": f"http://localhost:{_free_port()}/webhook"},
         "tracker_store": tracker_store_settings(pg_database_url),
-        "lock_store": lock_store_settings(REDIS_URL),
+        "lock_store": lock_store_settings(redis_url),
     }
     (work / "endpoints.yml").write_text(yaml.safe_dump(endpoints))
     (work / "credentials.yml").write_text("rest:\n")

@@ -291,7 +291,6 @@ def test_a_question_and_am_i_eligible_answers_then_starts_the_check(
     assert _active_loop(live_stack, sender) == "eligibility_form"
 
 
-
 @live
 def test_several_questions_during_the_check_are_answered_then_it_asks_again(
     live_stack: LiveStack,
