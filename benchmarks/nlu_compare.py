@@ -1,37 +1,40 @@
-"""Compares our NLU pipeline with Rasa's default one on the held-out set.
+"""Compares any number of NLU pipelines side by side, trained on the same data.
 
-Both are trained as NLU-only models on the same data (``data/nlu``) with the
-same random seed, each in a fresh temporary directory and a fresh Rasa training
-cache (so no component is reused from an earlier ``rasa train``). Each model is
-then loaded in this process with :meth:`rasa.core.agent.Agent.load` and parses
-every message of ``tests/heldout/nlu_heldout.yml``, which is never trained on.
+Each config is trained as an NLU-only model (``--full``: NLU and dialogue, as
+``make train`` does) on ``data/nlu`` with the same random seed, in a fresh
+temporary directory and a fresh Rasa training cache (so no component is reused
+from an earlier ``rasa train``). Each model is then loaded in this process and
+parses every message of the evaluation sets (``scripts/nlu_eval.py``):
 
-Figures: intent accuracy, macro-F1 and weighted F1 over the held-out intents,
-the share of messages the FallbackClassifier turned into ``nlu_fallback`` (and
-the accuracy the classifier would have had without it), entity precision,
-recall and F1 (a predicted entity counts only with the exact span, type and
-value), training wall-clock time and median parse latency.
+- ``sealed``: ``tests/heldout/nlu_sealed.yml``, written by someone who never saw
+  the training data, reported as figures only (never the texts it got wrong);
+- ``dev``: ``tests/nlu_dev/nlu_dev_set.yml``, the development set choices are made
+  on (its errors go into the JSON report).
 
-Trained models are kept in
-``~/.cache/mutuals-hotline/bench/nlu/`` under a digest of the prepared config,
-``data/nlu`` and the package versions: a later run with the same inputs scores
-the kept model again and reports the training time measured when it was
-trained (``--retrain`` trains anew).
+Figures per set: intent accuracy, macro-F1 and weighted F1 over the set's
+intents, the share of messages the FallbackClassifier turned into
+``nlu_fallback`` (and the accuracy without it), entity precision, recall and F1
+overall and per type (exact span and type), training wall-clock time and
+parse latency. ``--repeat N`` trains each config N times and reports the spread
+of each figure, to show whether training repeats.
+
+Trained models are kept in ``~/.cache/mutuals-hotline/bench/nlu/`` under a
+digest of the prepared config, the data and the package versions: a later run
+with the same inputs scores the kept model again and reports the training time
+measured when it was trained (``--retrain`` trains anew).
 
 Usage::
 
-    python -m benchmarks.nlu_compare                  # ours vs Rasa's default
-    python -m benchmarks.nlu_compare --epochs 5       # quick plumbing check
-    python -m benchmarks.nlu_compare --only ours
-    python -m benchmarks.nlu_compare --config-b other_config.yml
+    python -m benchmarks.nlu_compare                 # config.yml and benchmarks/configs/*.yml
+    python -m benchmarks.nlu_compare --baseline      # ... and the DIET pipeline it replaced
+    python -m benchmarks.nlu_compare config.yml other.yml default   # any configs
+    python -m benchmarks.nlu_compare --only-ours --full --repeat 2
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
-import gc
 import hashlib
 import importlib.util
 import json
@@ -41,8 +44,6 @@ import shutil
 import sys
 import tempfile
 import time
-import warnings
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -57,7 +58,6 @@ from benchmarks.common import (
     ROOT,
     format_table,
     machine_info,
-    percentile,
     rasa_version,
     run_logged,
     start_benchmark,
@@ -66,14 +66,17 @@ from benchmarks.common import (
     warn_if_busy,
     write_report,
 )
+from scripts import nlu_eval
 
 OUR_CONFIG = ROOT / "config.yml"
-NLU_DATA = ROOT / "data" / "nlu"
-HELDOUT = ROOT / "tests" / "heldout" / "nlu_heldout.yml"
+CANDIDATES_DIR = ROOT / "benchmarks" / "configs"
+BASELINE_CONFIG = ROOT / "benchmarks" / "baselines" / "diet_baseline.yml"
+NLU_DATA = nlu_eval.NLU_DATA
+EVALUATION_SETS = {"sealed": nlu_eval.SEALED_SET, "dev": nlu_eval.DEV_SET}
 REPORT_NAME = "nlu_compare.json"
-FALLBACK_INTENT = "nlu_fallback"
 # Components that take a seed / an epoch count in Rasa 3.6.
 SEEDED_COMPONENTS = {"DIETClassifier", "ResponseSelector", "TEDPolicy", "UnexpecTEDIntentPolicy"}
+SEEDED_AS_RANDOM_STATE = {"LogisticRegressionClassifier"}
 EPOCH_COMPONENTS = {"DIETClassifier", "ResponseSelector"}
 TRAIN_TIMEOUT_SECONDS = 45 * 60
 
@@ -115,9 +118,9 @@ class HeldOutExample:
 
 
 def prepare_config(
-    source: Path, target: Path, label: str, seed: int, epochs: int | None
+    source: Path, target: Path, label: str, seed: int, epochs: int | None, full: bool = False
 ) -> list[dict[str, Any]]:
-    """Writes an NLU-only copy of a config with the seed (and epochs) applied.
+    """Writes a copy of a config with the seed (and epochs) applied, NLU-only unless ``full``.
 
     Args:
         source: The config to copy.
@@ -125,6 +128,7 @@ def prepare_config(
         label: Used for the assistant id when the source has Rasa's placeholder.
         seed: ``random_seed`` for every component that takes one.
         epochs: If given, ``epochs`` for DIETClassifier and ResponseSelector.
+        full: Keep the dialogue policies (the config's own, or Rasa's default ones).
 
     Returns:
         The pipeline as written.
@@ -139,22 +143,28 @@ def prepare_config(
     for component in pipeline:
         if component.get("name") in SEEDED_COMPONENTS:
             component["random_seed"] = seed
+        if component.get("name") in SEEDED_AS_RANDOM_STATE:
+            component["random_state"] = seed
         if epochs is not None and component.get("name") in EPOCH_COMPONENTS:
             component["epochs"] = epochs
-    config.pop("policies", None)
+    if not full:
+        config.pop("policies", None)
     if config.get("assistant_id", "placeholder_default") == "placeholder_default":
         config["assistant_id"] = f"nlu-compare-{label}"
     target.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return list(pipeline)
 
 
-def train(candidate: Candidate, config: Path, workdir: Path) -> tuple[Path, float]:
-    """Trains an NLU-only model with ``rasa train nlu`` in a subprocess.
+def train(
+    candidate: Candidate, config: Path, workdir: Path, full: bool = False
+) -> tuple[Path, float]:
+    """Trains a model in a subprocess: ``rasa train nlu``, or ``rasa train`` when ``full``.
 
     Args:
         candidate: What to train.
         config: The prepared config.
         workdir: Temporary directory for the model, the log and Rasa's cache.
+        full: Train NLU and dialogue (domain, rules and stories) as ``make train`` does.
 
     Returns:
         The model's path and the wall-clock training time in seconds.
@@ -164,10 +174,15 @@ def train(candidate: Candidate, config: Path, workdir: Path) -> tuple[Path, floa
     """
     out = workdir / "models"
     log = workdir / f"train-{candidate.label}.log"
-    argv = [
-        str(BIN / "rasa"), "train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA),
-        "--out", str(out), "--fixed-model-name", candidate.label,
-    ]
+    if full:
+        argv = [
+            str(BIN / "rasa"), "train", "--config", str(config), "--domain",
+            str(ROOT / "domain.yml"), "--data", str(ROOT / "data"),
+        ]
+    else:
+        argv = [str(BIN / "rasa"), "train", "nlu", "--config", str(config), "--nlu",
+                str(NLU_DATA)]
+    argv += ["--out", str(out), "--fixed-model-name", candidate.label]
     # A fresh cache: otherwise components trained earlier with the same inputs
     # (e.g. by `make train`) are reused and the training time means nothing.
     env = subprocess_env({"RASA_CACHE_DIRECTORY": str(workdir / f"cache-{candidate.label}")})
@@ -175,7 +190,7 @@ def train(candidate: Candidate, config: Path, workdir: Path) -> tuple[Path, floa
     model = out / f"{candidate.label}.tar.gz"
     if code != 0 or not model.exists():
         raise RuntimeError(
-            f"`rasa train nlu` for {candidate.label} failed (exit {code}):\n{tail(log)}"
+            f"`{' '.join(argv[1:3])}` for {candidate.label} failed (exit {code}):\n{tail(log)}"
         )
     return model, seconds
 
@@ -183,13 +198,16 @@ def train(candidate: Candidate, config: Path, workdir: Path) -> tuple[Path, floa
 # Packages whose version changes what training produces.
 FINGERPRINT_PACKAGES = ("rasa", "tensorflow", "spacy", "en-core-web-md", "scikit-learn")
 MODEL_CACHE = CACHE_DIR / "nlu"
-MODEL_CACHE_KEEP = 8
+MODEL_CACHE_KEEP = 16
 
 
-def fingerprint(config: Path) -> str:
-    """A digest of everything an NLU model depends on: config, data and package versions."""
+def fingerprint(config: Path, full: bool = False) -> str:
+    """A digest of everything a model depends on: config, data and package versions."""
     digest = hashlib.sha256(config.read_bytes())
-    for path in sorted(NLU_DATA.rglob("*.yml")):
+    paths = sorted(NLU_DATA.rglob("*.yml"))
+    if full:
+        paths = [ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml"))]
+    for path in paths:
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     for package in FINGERPRINT_PACKAGES:
@@ -243,7 +261,7 @@ class Prepared:
 
 
 def obtain_models(
-    prepared: Sequence[Prepared], workdir: Path, retrain: bool
+    prepared: Sequence[Prepared], workdir: Path, retrain: bool, full: bool = False
 ) -> dict[str, tuple[Path, dict[str, Any]]]:
     """Reuses cached models where the inputs match and trains the others, one at a time.
 
@@ -255,6 +273,7 @@ def obtain_models(
         prepared: The candidates.
         workdir: Temporary directory for training.
         retrain: Ignore the cache.
+        full: Train NLU and dialogue.
 
     Returns:
         For each label, the model and its training figures (``cached`` says whether
@@ -274,175 +293,16 @@ def obtain_models(
             models[label] = found
             continue
         print(f"[{label}] training ({item.candidate.source}) ...", flush=True)
-        model, seconds = train(item.candidate, item.config, workdir)
+        model, seconds = train(item.candidate, item.config, workdir, full)
         print(f"[{label}] trained in {seconds:.1f} s", flush=True)
         meta = store_model(label, item.key, model, seconds)
         models[label] = (model, {**meta, "cached": False})
     return models
 
 
-# --- data -----------------------------------------------------------------------------
-
-
-def load_examples(path: Path) -> list[HeldOutExample]:
-    """Reads Rasa NLU YAML (a file or a folder) into plain examples."""
-    from rasa.shared.nlu.training_data.loading import load_data
-
-    data = load_data(str(path))
-    examples = []
-    for message in data.intent_examples:
-        entities = tuple(
-            (str(e["entity"]), int(e["start"]), int(e["end"]), str(e["value"]))
-            for e in message.get("entities") or []
-        )
-        examples.append(HeldOutExample(message.get("text"), message.get("intent"), entities))
-    return examples
-
-
-def training_data_summary() -> tuple[dict[str, Any], set[str]]:
-    """What the models are trained on, so reports from different data are not compared.
-
-    Returns:
-        The summary for the report, and the training texts (lower-cased) for the
-        overlap check against the held-out set.
-    """
-    files = sorted(p.relative_to(ROOT).as_posix() for p in NLU_DATA.rglob("*.yml"))
-    examples = load_examples(NLU_DATA)
-    return {
-        "files": files,
-        "examples": len(examples),
-        "intents": len({e.intent for e in examples}),
-        # Generated from the awards database; the lookup tables feed RegexFeaturizer.
-        "awards_lookup_present": (NLU_DATA / "awards_lookup.yml").exists(),
-    }, {e.text.strip().lower() for e in examples}
-
-
-# --- scoring --------------------------------------------------------------------------
-
-
-async def _parse_all(agent: Any, texts: Sequence[str]) -> list[tuple[dict[str, Any], float]]:
-    """Parses each text in turn, timing each parse (one warm-up parse first)."""
-    await agent.parse_message("hello")
-    results = []
-    for text in texts:
-        started = time.perf_counter()
-        parsed = await agent.parse_message(text)
-        results.append((parsed, time.perf_counter() - started))
-    return results
-
-
-def top_non_fallback(parsed: dict[str, Any]) -> str | None:
-    """The classifier's best intent, ignoring the FallbackClassifier's verdict."""
-    for ranked in parsed.get("intent_ranking") or []:
-        if ranked.get("name") != FALLBACK_INTENT:
-            return str(ranked.get("name"))
-    intent = (parsed.get("intent") or {}).get("name")
-    return None if intent == FALLBACK_INTENT else intent
-
-
-def prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
-    """Precision, recall and F1 from counts (0 where undefined)."""
-    precision = tp / n_pred if n_pred else 0.0
-    recall = tp / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
-
-
-def score(model: Path, examples: Sequence[HeldOutExample]) -> dict[str, Any]:
-    """Loads a model in-process, parses every held-out message and computes the metrics.
-
-    Args:
-        model: The trained model archive.
-        examples: The held-out set.
-
-    Returns:
-        Metrics, per-intent and per-entity-type figures, and the commonest confusions.
-    """
-    from rasa.core.agent import Agent
-    from sklearn.metrics import accuracy_score, classification_report, f1_score
-
-    with warnings.catch_warnings():
-        # Config warnings (e.g. evaluation epochs beyond a short --epochs) and library
-        # deprecations are not news here.
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        load_started = time.perf_counter()
-        agent = Agent.load(model)
-        load_seconds = time.perf_counter() - load_started
-        parsed = asyncio.run(_parse_all(agent, [e.text for e in examples]))
-    del agent
-    gc.collect()
-
-    gold = [e.intent for e in examples]
-    predicted = [str((p.get("intent") or {}).get("name")) for p, _ in parsed]
-    without_fallback = [str(top_non_fallback(p)) for p, _ in parsed]
-    # Macro-F1 over the held-out intents only: a predicted `nlu_fallback` is a
-    # miss for the true intent, not a class of its own dragging the mean down.
-    labels = sorted(set(gold))
-    report = classification_report(
-        gold, predicted, labels=labels, output_dict=True, zero_division=0
-    )
-
-    gold_entities: Counter[tuple[Any, ...]] = Counter()
-    predicted_entities: Counter[tuple[Any, ...]] = Counter()
-    for index, (example, (result, _)) in enumerate(zip(examples, parsed, strict=True)):
-        gold_entities.update((index, *entity) for entity in example.entities)
-        predicted_entities.update(
-            (index, str(e.get("entity")), int(e.get("start", -1)), int(e.get("end", -1)),
-             str(e.get("value")))
-            for e in result.get("entities") or []
-        )
-    matched = gold_entities & predicted_entities
-    per_type = {}
-    for entity_type in sorted({k[1] for k in gold_entities} | {k[1] for k in predicted_entities}):
-        def count(counter: Counter[tuple[Any, ...]], wanted: str = entity_type) -> int:
-            return sum(n for key, n in counter.items() if key[1] == wanted)
-
-        per_type[entity_type] = {
-            **prf(count(matched), count(predicted_entities), count(gold_entities)),
-            "support": count(gold_entities),
-        }
-
-    confusions = Counter(
-        (g, p) for g, p in zip(gold, predicted, strict=True) if g != p
-    ).most_common(12)
-    latencies = [seconds for _, seconds in parsed]
-    entity_scores = prf(
-        sum(matched.values()), sum(predicted_entities.values()), sum(gold_entities.values())
-    )
-    return {
-        "intent_accuracy": round(float(accuracy_score(gold, predicted)), 4),
-        "intent_macro_f1": round(
-            float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)), 4
-        ),
-        "intent_weighted_f1": round(
-            float(f1_score(gold, predicted, labels=labels, average="weighted", zero_division=0)), 4
-        ),
-        "fallback_rate": round(predicted.count(FALLBACK_INTENT) / len(predicted), 4),
-        "intent_accuracy_without_fallback": round(
-            float(accuracy_score(gold, without_fallback)), 4
-        ),
-        "entity_precision": entity_scores["precision"],
-        "entity_recall": entity_scores["recall"],
-        "entity_f1": entity_scores["f1"],
-        "entity_support": sum(gold_entities.values()),
-        "parse_ms_median": round((percentile(latencies, 50) or 0.0) * 1000, 2),
-        "parse_ms_p95": round((percentile(latencies, 95) or 0.0) * 1000, 2),
-        "model_load_seconds": round(load_seconds, 1),
-        "per_intent": {
-            label: {k: round(float(v), 4) for k, v in report[label].items()} for label in labels
-        },
-        "per_entity_type": per_type,
-        "top_confusions": [
-            {"gold": g, "predicted": p, "count": n} for (g, p), n in confusions
-        ],
-    }
-
-
 # --- the run --------------------------------------------------------------------------
 
 TABLE_ROWS: list[tuple[str, str, int]] = [
-    ("training time (s)", "train_seconds", 1),
     ("intent accuracy", "intent_accuracy", 3),
     ("intent macro-F1", "intent_macro_f1", 3),
     ("intent weighted F1", "intent_weighted_f1", 3),
@@ -451,47 +311,113 @@ TABLE_ROWS: list[tuple[str, str, int]] = [
     ("entity precision", "entity_precision", 3),
     ("entity recall", "entity_recall", 3),
     ("entity F1", "entity_f1", 3),
-    ("parse latency median (ms)", "parse_ms_median", 1),
-    ("parse latency p95 (ms)", "parse_ms_p95", 1),
-    ("model size (MB)", "model_mb", 1),
 ]
 
 
-def render(results: dict[str, dict[str, Any]]) -> str:
-    """The side-by-side table of the headline figures."""
+def resolve_configs(names: Sequence[str], baseline: bool) -> list[Candidate]:
+    """The candidates: the configs named, or ours and every file in benchmarks/configs.
+
+    ``default`` names Rasa's default pipeline; a config's label is its file stem
+    (``ours`` for the project's ``config.yml``).
+    """
+    paths: list[Path | str] = list(names) or [OUR_CONFIG, *sorted(CANDIDATES_DIR.glob("*.yml"))]
+    if baseline:
+        paths.append(BASELINE_CONFIG)
+    candidates = []
+    for item in paths:
+        if item == "default":
+            candidates.append(Candidate("default", rasa_default_config()))
+            continue
+        path = Path(item).resolve()
+        if not path.exists():
+            raise ValueError(f"no config at {item}")
+        label = "ours" if path == OUR_CONFIG else path.stem
+        if any(c.label == label for c in candidates):
+            continue
+        candidates.append(Candidate(label, path))
+    return candidates
+
+
+def spread(values: Sequence[float]) -> float:
+    """Largest minus smallest (0 for one value)."""
+    return round(max(values) - min(values), 4) if values else 0.0
+
+
+def render(results: dict[str, dict[str, Any]], sets: Sequence[str]) -> str:
+    """Side-by-side tables: training time, then each evaluation set's headline figures."""
     labels = list(results)
+    rows: list[list[str]] = []
+    times = []
+    for label in labels:
+        runs = results[label]["runs"]
+        cell = "/".join(f"{r['train_seconds']:.0f}" for r in runs)
+        if any(r["cached"] for r in runs):
+            cell += "*"
+        times.append(cell)
+    rows.append(["training time (s)", *times])
+    rows.append(["model size (MB)", *(f"{results[k]['model_mb']:.1f}" for k in labels)])
+    for name in sets:
+        for title, key, digits in TABLE_ROWS:
+            cells = []
+            for label in labels:
+                values = [r["sets"][name][key] for r in results[label]["runs"]]
+                cell = f"{values[0]:.{digits}f}"
+                if len(values) > 1:
+                    cell += f" ±{spread(values):.{digits}f}"
+                cells.append(cell)
+            rows.append([f"{name}: {title}", *cells])
+        rows.append([f"{name}: parse latency median (ms)",
+                     *(f"{results[k]['runs'][0]['sets'][name]['parse_ms_median']:.1f}"
+                       for k in labels)])
+    table = format_table(["metric", *labels], rows)
+    if any(r["cached"] for v in results.values() for r in v["runs"]):
+        table += "\n* a model reused from the cache; time measured when it was trained"
+    if any(len(v["runs"]) > 1 for v in results.values()):
+        table += "\n± the spread (largest minus smallest) over the repeated trainings"
+    return table
+
+
+def entity_table(results: dict[str, dict[str, Any]], set_name: str) -> str:
+    """Entity precision / recall per type on one set, one column per config."""
+    labels = list(results)
+    kinds = sorted({k for v in results.values()
+                    for k in v["runs"][0]["sets"][set_name]["per_entity_type"]})
     rows = []
-    for title, key, digits in TABLE_ROWS:
+    for kind in kinds:
         cells = []
         for label in labels:
-            value = results[label].get(key)
-            cell = "-" if value is None else f"{float(value):.{digits}f}"
-            if key == "train_seconds" and results[label]["training"]["cached"]:
-                cell += "*"
-            cells.append(cell)
-        rows.append([title, *cells])
-    table = format_table(["metric", *labels], rows)
-    if any(r["training"]["cached"] for r in results.values()):
-        table += "\n* model reused from the cache; time measured when it was trained"
-    return table
+            figures = results[label]["runs"][0]["sets"][set_name]["per_entity_type"].get(kind)
+            cells.append("-" if figures is None else
+                         f"{figures['precision']:.2f}/{figures['recall']:.2f} "
+                         f"(n={figures['support']})")
+        rows.append([kind, *cells])
+    return format_table([f"{set_name}: entity P/R", *labels], rows)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Reads the command line."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.nlu_compare",
-        description="Train our NLU pipeline and Rasa's default on data/nlu; score both on "
-        "tests/heldout.",
+        description="Train NLU pipelines on data/nlu and score them side by side on the "
+        "sealed and development sets.",
     )
+    parser.add_argument("configs", nargs="*",
+                        help="configs to compare ('default' = Rasa's default pipeline); "
+                        "default: config.yml and benchmarks/configs/*.yml")
+    parser.add_argument("--baseline", action="store_true",
+                        help=f"add the pipeline this one replaced ({BASELINE_CONFIG.name}, "
+                        "DIET: about 20 minutes to train)")
+    parser.add_argument("--only-ours", action="store_true", help="config.yml only")
+    parser.add_argument("--full", action="store_true",
+                        help="train NLU and dialogue (`rasa train`), as `make train` does")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="train each config this many times and report the spread")
     parser.add_argument("--epochs", type=int, default=None,
                         help="override DIETClassifier/ResponseSelector epochs (quick runs)")
-    parser.add_argument("--only", choices=("ours", "default"), default=None,
-                        help="train and score one candidate only ('default' means --config-b)")
-    parser.add_argument("--config-b", type=Path, default=None,
-                        help="compare against this config instead of Rasa's default pipeline")
     parser.add_argument("--seed", type=int, default=1,
-                        help="random_seed for every seeded component of both (default 1)")
-    parser.add_argument("--heldout", type=Path, default=HELDOUT, help="held-out NLU YAML")
+                        help="random seed for every seeded component (default 1)")
+    parser.add_argument("--sets", default="sealed,dev",
+                        help="evaluation sets, comma-separated (sealed, dev)")
     parser.add_argument("--report", type=Path, default=None,
                         help=f"where to write the JSON (default reports/{REPORT_NAME})")
     parser.add_argument("--retrain", action="store_true",
@@ -501,8 +427,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         parser.error("--epochs must be at least 1")
-    if args.config_b is not None and not args.config_b.exists():
-        parser.error(f"--config-b {args.config_b} does not exist")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    unknown = [s for s in args.sets if s not in EVALUATION_SETS]
+    if unknown or not args.sets:
+        parser.error(f"--sets takes {', '.join(EVALUATION_SETS)}, not {unknown}")
+    if args.only_ours:
+        args.configs = [str(OUR_CONFIG)]
     return args
 
 
@@ -518,53 +450,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     machine = machine_info()
     warn_if_busy()
+    try:
+        candidates = resolve_configs(args.configs, args.baseline)
+    except ValueError as error:
+        print(f"FAILED: {error}", file=sys.stderr)
+        return 2
 
-    candidates = [Candidate("ours", OUR_CONFIG)]
-    if args.config_b is not None:
-        candidates.append(Candidate(args.config_b.stem, args.config_b.resolve()))
-    else:
-        candidates.append(Candidate("default", rasa_default_config()))
-    if args.only == "ours":
-        candidates = candidates[:1]
-    elif args.only == "default":
-        candidates = candidates[1:]
-
-    data, training_texts = training_data_summary()
-    heldout = load_examples(args.heldout)
-    overlap = sorted({e.text for e in heldout if e.text.strip().lower() in training_texts})
-    print(f"Training data: {data['examples']} examples, {data['intents']} intents "
-          f"({len(data['files'])} files); held-out: {len(heldout)} messages.")
-    if not data["awards_lookup_present"]:
-        print("Note: data/nlu/awards_lookup.yml is missing (run `python -m bot awards "
-              "entities`): trained without the awards lookup tables.")
-    if overlap:
-        print(f"WARNING: {len(overlap)} held-out messages also appear in the training data "
-              f"(e.g. {overlap[0]!r}); the held-out figures are inflated.")
+    training = nlu_eval.load_examples(NLU_DATA)
+    training_texts = [e.text for e in training]
+    sets = {name: nlu_eval.load_examples(EVALUATION_SETS[name]) for name in args.sets}
+    overlap = {
+        name: len(nlu_eval.overlapping([e.text for e in examples], training_texts))
+        for name, examples in sets.items()
+    }
+    print(f"Training data: {len(training)} examples, {len({e.intent for e in training})} "
+          "intents; evaluation: "
+          + ", ".join(f"{name} {len(examples)} messages" for name, examples in sets.items()))
+    for name, count in overlap.items():
+        if count:
+            print(f"WARNING: {count} {name} messages copy or nearly copy training data; "
+                  f"its figures are inflated.")
 
     workdir = Path(tempfile.mkdtemp(prefix="nlu-compare-"))
     results: dict[str, dict[str, Any]] = {}
+    suffix = "-full" if args.full else ""
     try:
         prepared: list[Prepared] = []
         for candidate in candidates:
-            config = workdir / f"config-{candidate.label}.yml"
-            pipeline = prepare_config(candidate.source, config, candidate.label, args.seed,
-                                      args.epochs)
-            prepared.append(Prepared(candidate, config, pipeline, fingerprint(config)))
-        models = obtain_models(prepared, workdir, args.retrain)
+            for run in range(1, args.repeat + 1):
+                # Each repeat is its own label, so it is trained (and cached) on its own.
+                label = candidate.label + suffix + (f"~{run}" if run > 1 else "")
+                config = workdir / f"config-{label}.yml"
+                pipeline = prepare_config(candidate.source, config, candidate.label, args.seed,
+                                          args.epochs, args.full)
+                prepared.append(Prepared(Candidate(label, candidate.source), config, pipeline,
+                                         fingerprint(config, args.full)))
+        models = obtain_models(prepared, workdir, args.retrain, args.full)
 
         for item in prepared:
-            model, meta = models[item.candidate.label]
-            print(f"[{item.candidate.label}] scoring {len(heldout)} held-out messages ...",
-                  flush=True)
-            results[item.candidate.label] = {
+            label = item.candidate.label
+            model, meta = models[label]
+            name = label.split("~")[0]
+            print(f"[{label}] scoring ...", flush=True)
+            scored = {}
+            for set_name, examples in sets.items():
+                parsed, load_seconds = nlu_eval.parse_with(model, [e.text for e in examples])
+                figures = nlu_eval.score(examples, [p for p, _ in parsed],
+                                         with_errors=set_name == "dev")
+                latencies = sorted(seconds for _, seconds in parsed)
+                figures["parse_ms_median"] = round(latencies[len(latencies) // 2] * 1000, 2)
+                figures["model_load_seconds"] = round(load_seconds, 1)
+                scored[set_name] = figures
+            entry = results.setdefault(name, {
                 "config_source": str(item.candidate.source),
                 "pipeline": item.pipeline,
                 "fingerprint": item.key,
-                "train_seconds": meta["train_seconds"],
-                "training": meta,
                 "model_mb": round(model.stat().st_size / 1024 / 1024, 1),
-                **score(model, heldout),
-            }
+                "runs": [],
+            })
+            entry["runs"].append({"train_seconds": meta["train_seconds"],
+                                  "cached": meta["cached"], "training": meta, "sets": scored})
     except (RuntimeError, ValueError) as error:
         print(f"FAILED: {error}", file=sys.stderr)
         return 1
@@ -575,27 +520,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
     print()
-    print(render(results))
+    print(render(results, args.sets))
+    for set_name in args.sets:
+        print()
+        print(entity_table(results, set_name))
     report = {
         "benchmark": "nlu_compare",
         "machine": {**machine, "load_average_1m_end": round(os.getloadavg()[0], 2)},
         "settings": {
             "seed": args.seed,
+            "full_training": args.full,
+            "repeat": args.repeat,
             "epochs_override": args.epochs,
-            "training_data": data,
-            "heldout": str(args.heldout.resolve().relative_to(ROOT))
-            if args.heldout.resolve().is_relative_to(ROOT) else str(args.heldout),
-            "heldout_messages": len(heldout),
-            "heldout_entities": sum(len(e.entities) for e in heldout),
-            "heldout_overlap_with_training": overlap,
+            "training_examples": len(training),
+            "sets": {name: {"path": str(EVALUATION_SETS[name].relative_to(ROOT)),
+                            "messages": len(examples),
+                            "entities": sum(len(e.entities) for e in examples),
+                            "overlap_with_training": overlap[name]}
+                     for name, examples in sets.items()},
             "rasa": rasa_version(),
             "notes": [
                 "intent metrics use the final intent, so nlu_fallback counts as a miss; "
-                "macro/weighted F1 are over the held-out intents",
-                "entities match only with the exact span, type and value",
-                "training time is the wall clock of `rasa train nlu` (process start, "
-                "imports, featurising, training, packaging) with an empty training cache, "
-                "one model at a time; training.cached says if it was measured by an earlier run",
+                "macro/weighted F1 are over the set's intents",
+                "entities match with the exact span and type (values as typed are not compared)",
+                "the sealed set is reported as figures only; the dev set also lists its errors",
+                "training time is the wall clock of `rasa train nlu` (`rasa train` with "
+                "--full): process start, imports, featurising, training, packaging, with an "
+                "empty training cache, one model at a time",
                 "parse latency is Agent.parse_message in-process, one message at a time",
             ],
         },

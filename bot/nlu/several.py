@@ -1,14 +1,14 @@
 """An NLU component that marks messages asking several questions at once.
 
-DIET gives one intent per message, so "What is a mutual and how do we apply?"
+The intent classifier gives one intent per message, so "What is a mutual and how do we apply?"
 would be answered only in part (or, torn between two intents, not at all: the
 FallbackClassifier turns a close call into ``nlu_fallback``). This component
 runs after the classifiers. When a message holds two or more questions
 (:func:`bot.nlu.segments.question_count`) and its intent is one of the
-configured question intents, it relabels the message ``ask_several``. DIET is
+configured question intents, it relabels the message ``ask_several``. The classifier is
 trained on such messages too, and sometimes gives ``ask_several`` to a long
 single question; when the message cannot be cut into two pieces at all, the
-component hands it the next intent in DIET's ranking instead (its confidence
+component hands it the next intent in the classifier's ranking instead (its confidence
 renormalised without ``ask_several``; ``nlu_fallback`` below
 ``fallback_threshold``, as the FallbackClassifier would). Whenever the final
 intent is ``ask_several`` it adds the pieces as ``question_segments`` to the
@@ -131,7 +131,7 @@ class SeveralQuestionsClassifier(GraphComponent, IntentClassifier):  # type: ign
         if len(pieces) >= 2:
             message.set(SEGMENTS_KEY, pieces, add_to_output=True)
             return
-        # DIET said "several" of a message that holds one question: take its
+        # The classifier said "several" of a message that holds one question: take its
         # next guess, as sure as it is among the other intents.
         several = next(
             (float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
