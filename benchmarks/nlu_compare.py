@@ -9,7 +9,9 @@ parses every message of the evaluation sets (``scripts/nlu_eval.py``):
 - ``sealed``: ``tests/heldout/nlu_sealed.yml``, written by someone who never saw
   the training data, reported as figures only (never the texts it got wrong);
 - ``dev``: ``tests/nlu_dev/nlu_dev_set.yml``, the development set choices are made
-  on (its errors go into the JSON report).
+  on (its errors go into the JSON report);
+- ``dev_typos``: the development set with typing slips (neighbouring letters swapped
+  in 30% of its longer words, seeded), to see whether typos cost more than before.
 
 Figures per set: intent accuracy, macro-F1 and weighted F1 over the set's
 intents, the share of messages the FallbackClassifier turned into
@@ -72,7 +74,8 @@ OUR_CONFIG = ROOT / "config.yml"
 CANDIDATES_DIR = ROOT / "benchmarks" / "configs"
 BASELINE_CONFIG = ROOT / "benchmarks" / "baselines" / "diet_baseline.yml"
 NLU_DATA = nlu_eval.NLU_DATA
-EVALUATION_SETS = {"sealed": nlu_eval.SEALED_SET, "dev": nlu_eval.DEV_SET}
+EVALUATION_SETS = {"sealed": nlu_eval.SEALED_SET, "dev": nlu_eval.DEV_SET,
+                   "dev_typos": nlu_eval.DEV_SET}
 REPORT_NAME = "nlu_compare.json"
 # Components that take a seed / an epoch count in Rasa 3.6.
 SEEDED_COMPONENTS = {"DIETClassifier", "ResponseSelector", "TEDPolicy", "UnexpecTEDIntentPolicy"}
@@ -416,8 +419,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="override DIETClassifier/ResponseSelector epochs (quick runs)")
     parser.add_argument("--seed", type=int, default=1,
                         help="random seed for every seeded component (default 1)")
-    parser.add_argument("--sets", default="sealed,dev",
-                        help="evaluation sets, comma-separated (sealed, dev)")
+    parser.add_argument("--sets", default="sealed,dev,dev_typos",
+                        help="evaluation sets, comma-separated: sealed, dev, dev_typos (the dev "
+                        "set with neighbouring letters swapped in 30%% of its longer words)")
     parser.add_argument("--report", type=Path, default=None,
                         help=f"where to write the JSON (default reports/{REPORT_NAME})")
     parser.add_argument("--retrain", action="store_true",
@@ -459,6 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     training = nlu_eval.load_examples(NLU_DATA)
     training_texts = [e.text for e in training]
     sets = {name: nlu_eval.load_examples(EVALUATION_SETS[name]) for name in args.sets}
+    if "dev_typos" in sets:
+        sets["dev_typos"] = nlu_eval.with_typos(sets["dev_typos"])
     overlap = {
         name: len(nlu_eval.overlapping([e.text for e in examples], training_texts))
         for name, examples in sets.items()

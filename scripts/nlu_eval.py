@@ -57,6 +57,27 @@ def load_examples(path: Path) -> list[Example]:
     return examples
 
 
+def with_typos(examples: Sequence[Example], rate: float = 0.3, seed: int = 1) -> list[Example]:
+    """The examples with typing slips: two neighbouring letters swapped inside words.
+
+    Each word of four letters or more is slipped with probability ``rate``, from a
+    generator seeded per text, so the set is the same on every run. A swap keeps
+    the text's length, so entity offsets stay valid.
+    """
+    import random
+
+    slipped = []
+    for example in examples:
+        rng = random.Random(f"{seed}:{example.text}")  # noqa: S311 - test noise, not secrets
+        chars = list(example.text)
+        for match in re.finditer(r"[A-Za-z]{4,}", example.text):
+            if rng.random() < rate:
+                i = rng.randrange(match.start() + 1, match.end() - 2)
+                chars[i], chars[i + 1] = chars[i + 1], chars[i]
+        slipped.append(Example("".join(chars), example.intent, example.entities))
+    return slipped
+
+
 # --- overlap ----------------------------------------------------------------------------
 
 
