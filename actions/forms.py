@@ -22,9 +22,9 @@ from actions.eligibility import (
     current_rules,
     read_answer,
 )
-from actions.phone import normalise_uk_phone
 from actions.programme import PROGRAMME_ANSWERS
 from actions.several import SEVERAL_INTENT, answerable_intents
+from bot.core.phone import normalise_uk_phone
 
 FORM_NAME = "eligibility_form"
 # How sure the NLU must be before a mid-check message is taken as a question

@@ -18,8 +18,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.hotline_api import HotlineApi, HotlineUnavailable
-from actions.phone import format_uk_phone
 from actions.summary import one_line, summarise
+from bot.core.phone import format_uk_phone
 
 logger = logging.getLogger(__name__)
 

@@ -32,6 +32,31 @@ from typing import Any
 
 # spaCy pipes whose output Rasa's SpacyTokenizer and SpacyFeaturizer never read.
 UNUSED_SPACY_PIPES = ("parser", "ner")
+#: The Rasa release whose private functions these replacements were written against
+#: and tested to match. Another release may have changed them: refuse, don't guess.
+RASA_VERSION = "3.6.21"
+
+
+class UnsupportedRasa(RuntimeError):
+    """The installed Rasa is not the release the replacements were written for."""
+
+
+def check_rasa_version(installed: str | None = None) -> None:
+    """Refuses to patch a Rasa release other than :data:`RASA_VERSION`.
+
+    Raises:
+        UnsupportedRasa: Naming both versions and what to do.
+    """
+    if installed is None:
+        from rasa.version import __version__
+
+        installed = str(__version__)
+    if installed != RASA_VERSION:
+        raise UnsupportedRasa(
+            f"bot.rasa_runtime replaces private functions of Rasa {RASA_VERSION}, but Rasa "
+            f"{installed} is installed. Check each replacement against that release (and "
+            "tests/test_rasa_runtime.py), then update RASA_VERSION; or run plain `rasa run`."
+        )
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,7 +112,12 @@ def resolve_event_type(type_name: str, default: type | None = None) -> type | No
 
 
 def install() -> None:
-    """Replaces the three Rasa functions (idempotent)."""
+    """Replaces the three Rasa functions (idempotent).
+
+    Raises:
+        UnsupportedRasa: If the installed Rasa is not :data:`RASA_VERSION`.
+    """
+    check_rasa_version()
     from rasa.core.actions.action import RemoteAction
     from rasa.nlu.utils.spacy_utils import SpacyNLP
     from rasa.shared.core.events import Event
@@ -114,7 +144,10 @@ def install() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Runs ``rasa <argv>`` with the fixes installed."""
-    install()
+    try:
+        install()
+    except UnsupportedRasa as error:
+        sys.exit(f"Configuration error: {error}")
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]

@@ -27,8 +27,8 @@ from actions.handoff import (
     queue_message,
     rating_from,
 )
-from actions.phone import format_uk_phone, normalise_uk_phone
 from actions.summary import one_line, summarise
+from bot.core.phone import format_uk_phone, normalise_uk_phone
 from bot.handoff.rules import intents_of, rules_yaml
 from tests.trackers import load_domain, make_tracker, user_event
 

@@ -139,3 +139,12 @@ def test_stored_events_deserialise_the_same(patched: object) -> None:
     assert Event.resolve_by_type is rasa_runtime.resolve_event_type
     assert [type(e).__name__ for e in deserialise_events(dicts)] == [
         "UserUttered", "ActionExecuted", "BotUttered", "SlotSet", "SessionStarted"]
+
+
+def test_refuses_to_patch_another_rasa_release() -> None:
+    from bot.rasa_runtime import RASA_VERSION, UnsupportedRasa, check_rasa_version
+
+    check_rasa_version(RASA_VERSION)
+    check_rasa_version()  # the installed one is the one written for
+    with pytest.raises(UnsupportedRasa, match="3.7.0"):
+        check_rasa_version("3.7.0")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from bot.core.phone import spoken_groups
+
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()]+[^\s<>().,;:!?'\"]", re.IGNORECASE)
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 _MD_MARKS = re.compile(r"(\*\*|__|\*|`)")
@@ -41,16 +43,7 @@ def speak_phone_number(raw: str) -> str:
     Returns:
         e.g. "0 8 4 5, 5 3 9, 0 5 4 3".
     """
-    digits = re.sub(r"\D", "", raw)
-    if digits.startswith("44"):
-        digits = "0" + digits[2:].removeprefix("0")
-    if digits.startswith("02"):
-        groups = [digits[:3], digits[3:7], digits[7:]]
-    elif digits.startswith("07") or digits.startswith("01") and len(digits) == 11:
-        groups = [digits[:5], digits[5:8], digits[8:]]
-    else:
-        groups = [digits[:4], digits[4:7], digits[7:]]
-    return ", ".join(_grouped(g) for g in groups if g)
+    return ", ".join(_grouped(g) for g in spoken_groups(raw))
 
 
 def speak_amount(match: re.Match[str]) -> str:

@@ -16,9 +16,6 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
 
-#: The type of `create_sessionmaker`'s result (a factory of AsyncSession).
-SessionFactory = sessionmaker
-
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     # SQLite ignores FOREIGN KEY clauses unless asked, per connection.

@@ -67,9 +67,6 @@ class ConsoleHub:
         """Forget a socket (closed)."""
         self._sockets.discard(ws)
 
-    def __len__(self) -> int:
-        return len(self._sockets)
-
     async def broadcast(self, payload: dict[str, Any]) -> None:
         """Send an event to every console; a dead socket is dropped, never blocks the rest."""
         if not self._sockets:
@@ -111,27 +108,18 @@ class HandoffRuntime:
         # (concurrent transactions cannot see each other's new tickets).
         self.create_lock = asyncio.Lock()
         self._worker: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
         """Start the queue-update worker."""
         self._worker = asyncio.create_task(self._queue_worker(), name="handoff-queue-updates")
 
     async def stop(self) -> None:
-        """Stop the worker, wait for pending pushes and close the consoles."""
+        """Stop the worker and close the consoles."""
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.hub.close_all()
-
-    def spawn(self, coroutine: Any) -> None:
-        """Run a coroutine in the background, keeping a reference so it is not collected."""
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def queue_changed(self) -> None:
         """Note that the queue changed; the worker recomputes places soon."""

@@ -7,11 +7,11 @@ browsers. JSON in and out; bad input is a 400 naming the field.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
 
+from bot.core.phone import normalise_uk_phone
 from bot.db.models import PRIORITIES, CallbackRequest
 from bot.handoff import operations, service
 from bot.handoff.clock import utcnow
@@ -22,21 +22,19 @@ from bot.web.security import json_error
 from bot.web.validation import InputError, read_json, text_field
 
 MAX_SUMMARY_BYTES = 16 * 1024
-# UK numbers as callers type them: +44 or 0, then 9-10 digits, spaces/dashes/brackets allowed.
-_UK_PHONE = re.compile(r"^(?:\+44|0044|0)\d{9,10}$")
 
 
-def normalise_uk_phone(raw: str) -> str:
-    """Validate a UK phone number and return it without separators.
+def uk_phone_field(raw: str) -> str:
+    """The callback number in national form (the one rule: :mod:`bot.core.phone`).
 
     Raises:
-        InputError: If it is not a UK number.
+        InputError: If it is not a UK number an adviser can call.
 
     """
-    compact = re.sub(r"[\s\-().]", "", raw)
-    if not _UK_PHONE.match(compact):
+    number = normalise_uk_phone(raw)
+    if number is None:
         raise InputError("phone must be a UK phone number, like 020 7946 0000", "phone")
-    return compact
+    return number
 
 
 async def availability(request: web.Request) -> web.Response:
@@ -162,7 +160,7 @@ async def create_callback(request: web.Request) -> web.Response:
         body = await read_json(request)
         conversation_id = text_field(body, "conversation_id", required=False, max_length=255)
         name = text_field(body, "name", max_length=200)
-        phone = normalise_uk_phone(text_field(body, "phone", max_length=40) or "")
+        phone = uk_phone_field(text_field(body, "phone", max_length=40) or "")
         preferred = text_field(body, "preferred_time", required=False, max_length=200)
         reason = text_field(body, "reason", required=False, max_length=2000)
     except InputError as error:
