@@ -62,9 +62,7 @@ def whole_message_intent(latest: Mapping[str, Any]) -> str | None:
     return piece_intent({"intent_ranking": latest.get("intent_ranking") or []})
 
 
-async def answerable_intents(
-    latest: Mapping[str, Any], nlu: RasaNlu | None = None
-) -> list[str]:
+async def answerable_intents(latest: Mapping[str, Any], nlu: RasaNlu | None = None) -> list[str]:
     """The programme questions a several-question message asks, in order, each once.
 
     Each piece is read with the running model; if Rasa's API cannot be used or

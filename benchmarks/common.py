@@ -179,12 +179,20 @@ def git_revision() -> str | None:
     """Returns ``HEAD``'s short hash, with ``+dirty`` for uncommitted changes."""
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-            text=True, check=True, timeout=10,
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
-            text=True, check=True, timeout=10,
+            ["git", "status", "--porcelain"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
@@ -216,8 +224,10 @@ def warn_if_busy(threshold: float = 0.5) -> None:
     """Prints a warning when other work already loads the CPUs (timings would suffer)."""
     load, cpus = os.getloadavg()[0], os.cpu_count() or 1
     if load > threshold * cpus:
-        print(f"WARNING: load average {load:.1f} on {cpus} CPUs before starting: other work "
-              "is running, so times and latencies will come out slower than on an idle machine.")
+        print(
+            f"WARNING: load average {load:.1f} on {cpus} CPUs before starting: other work "
+            "is running, so times and latencies will come out slower than on an idle machine."
+        )
 
 
 def write_report(name: str, payload: Mapping[str, Any], path: Path | None = None) -> Path:
@@ -272,8 +282,13 @@ def run_logged(
     started = time.perf_counter()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            list(argv), cwd=cwd, env=dict(env or subprocess_env()), stdout=log,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            list(argv),
+            cwd=cwd,
+            env=dict(env or subprocess_env()),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             code = process.wait(timeout=timeout)
@@ -324,8 +339,13 @@ class ManagedProcess:
         self._log = self.log_path.open("wb")
         self.started_at = time.perf_counter()
         self.process = subprocess.Popen(
-            self.argv, cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         _STARTED.append(self)
 

@@ -86,8 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            ["make", "run"], cwd=clone, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            ["make", "run"],
+            cwd=clone,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
 
         def read() -> None:
@@ -107,16 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             while time.perf_counter() - began < TIMEOUT_SECONDS:
                 if process.poll() is not None:
-                    print(f"FAILED: `make run` exited with {process.returncode}; see {log_path}",
-                          file=sys.stderr)
+                    print(
+                        f"FAILED: `make run` exited with {process.returncode}; see {log_path}",
+                        file=sys.stderr,
+                    )
                     return 1
                 if "training_ended" in marks and answered():
                     marks["answered"] = time.perf_counter() - began
                     break
                 time.sleep(2)
             else:
-                print(f"FAILED: no answer within {TIMEOUT_SECONDS} s; see {log_path}",
-                      file=sys.stderr)
+                print(
+                    f"FAILED: no answer within {TIMEOUT_SECONDS} s; see {log_path}", file=sys.stderr
+                )
                 return 1
         finally:
             os.killpg(process.pid, signal.SIGINT)
@@ -133,10 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     print()
     print(format_table(["phase", "seconds"], [[k, f"{v:.0f}"] for k, v in phases.items()]))
-    path = write_report("first_answer.json", {
-        "benchmark": "first_answer", "machine": machine,
-        "phases_seconds": {k: round(v, 1) for k, v in phases.items()},
-    })
+    path = write_report(
+        "first_answer.json",
+        {
+            "benchmark": "first_answer",
+            "machine": machine,
+            "phases_seconds": {k: round(v, 1) for k, v in phases.items()},
+        },
+    )
     print(f"\nReport: {path.relative_to(ROOT)}")
     if args.keep:
         print(f"Kept {clone}")

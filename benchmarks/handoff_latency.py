@@ -125,8 +125,11 @@ class Caller:
 
     async def connect(self, timeout: float) -> None:
         """Connects over WebSocket and waits for ``session_confirm``."""
-        await bounded(self.client.connect(self.url, transports=["websocket"]), timeout,
-                      f"caller {self.index} connecting")
+        await bounded(
+            self.client.connect(self.url, transports=["websocket"]),
+            timeout,
+            f"caller {self.index} connecting",
+        )
         await self.client.emit("session_request", {"session_id": self.session_id})
         await bounded(self._confirmed.wait(), timeout, f"caller {self.index} session_confirm")
 
@@ -140,6 +143,7 @@ class Caller:
         Returns:
             The number of texts received so far (the next ``start``).
         """
+
         async def scan() -> int:
             seen = start
             while True:
@@ -150,8 +154,11 @@ class Caller:
                 self._arrived.clear()
                 await self._arrived.wait()
 
-        return await bounded(scan(), timeout, f"caller {self.index} waiting for {words!r} "
-                                              f"(got {self.texts[start:]!r})")
+        return await bounded(
+            scan(),
+            timeout,
+            f"caller {self.index} waiting for {words!r} (got {self.texts[start:]!r})",
+        )
 
     async def close(self) -> None:
         """Disconnects (never raises)."""
@@ -219,8 +226,12 @@ async def start_stack(
         BenchError: If the stack cannot be reached or started.
     """
     if args.existing_url:
-        stack = Stack(args.existing_url.rstrip("/"), args.existing_web_url.rstrip("/"),
-                      args.admin_user, args.admin_password or "")
+        stack = Stack(
+            args.existing_url.rstrip("/"),
+            args.existing_web_url.rstrip("/"),
+            args.admin_user,
+            args.admin_password or "",
+        )
         for url in (stack.rasa_url + "/", stack.web_url + "/health"):
             if not await http_ok(http, url):
                 raise BenchError(f"nothing answers on {url}")
@@ -231,29 +242,45 @@ async def start_stack(
         raise BenchError(f"no trained model at {model}: run `make train`")
     ports = {name: free_port() for name in ("RASA_PORT", "ACTIONS_PORT", "WEB_PORT")}
     password = args.admin_password or secrets.token_urlsafe(18)
-    env = subprocess_env({
-        **{name: str(port) for name, port in ports.items()},
-        "DATABASE_URL": f"sqlite:///{workdir / 'hotline.db'}",
-        "RASA_TRACKER_DB": str(workdir / "tracker.db"),
-        "RASA_TOKEN": secrets.token_urlsafe(24),
-        "HOTLINE_INTERNAL_TOKEN": secrets.token_urlsafe(24),
-        "HOTLINE_HOURS": "always",
-        "HOTLINE_MAX_QUEUE": str(max(50, args.conversations)),
-        "HOTLINE_ADMIN_USER": args.admin_user,
-        "HOTLINE_ADMIN_PASSWORD": password,
-        "HOTLINE_COOKIE_SECURE": "false",
-    })
-    process = ManagedProcess("bot.stack", [sys.executable, "-m", "bot.stack"],
-                             workdir / "stack.log", env=env)
-    stack = Stack(f"http://{HOST}:{ports['RASA_PORT']}", f"http://{HOST}:{ports['WEB_PORT']}",
-                  args.admin_user, password, process)
-    print(f"starting python -m bot.stack (Rasa :{ports['RASA_PORT']}, actions "
-          f":{ports['ACTIONS_PORT']}, web :{ports['WEB_PORT']}) ...", flush=True)
+    env = subprocess_env(
+        {
+            **{name: str(port) for name, port in ports.items()},
+            "DATABASE_URL": f"sqlite:///{workdir / 'hotline.db'}",
+            "RASA_TRACKER_DB": str(workdir / "tracker.db"),
+            "RASA_TOKEN": secrets.token_urlsafe(24),
+            "HOTLINE_INTERNAL_TOKEN": secrets.token_urlsafe(24),
+            "HOTLINE_HOURS": "always",
+            "HOTLINE_MAX_QUEUE": str(max(50, args.conversations)),
+            "HOTLINE_ADMIN_USER": args.admin_user,
+            "HOTLINE_ADMIN_PASSWORD": password,
+            "HOTLINE_COOKIE_SECURE": "false",
+        }
+    )
+    process = ManagedProcess(
+        "bot.stack", [sys.executable, "-m", "bot.stack"], workdir / "stack.log", env=env
+    )
+    stack = Stack(
+        f"http://{HOST}:{ports['RASA_PORT']}",
+        f"http://{HOST}:{ports['WEB_PORT']}",
+        args.admin_user,
+        password,
+        process,
+    )
+    print(
+        f"starting python -m bot.stack (Rasa :{ports['RASA_PORT']}, actions "
+        f":{ports['ACTIONS_PORT']}, web :{ports['WEB_PORT']}) ...",
+        flush=True,
+    )
     process.start()
     stack.startup_seconds = await wait_ready(
-        http, [stack.rasa_url + "/", f"http://{HOST}:{ports['ACTIONS_PORT']}/health",
-               stack.web_url + "/health"],
-        [process], args.start_timeout,
+        http,
+        [
+            stack.rasa_url + "/",
+            f"http://{HOST}:{ports['ACTIONS_PORT']}/health",
+            stack.web_url + "/health",
+        ],
+        [process],
+        args.start_timeout,
     )
     process.remember_tree()
     print(f"ready in {stack.startup_seconds:.1f} s", flush=True)
@@ -261,12 +288,17 @@ async def start_stack(
 
 
 async def api(
-    http: aiohttp.ClientSession, method: str, url: str, headers: dict[str, str],
-    timeout: float, json: Any = None,
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    timeout: float,
+    json: Any = None,
 ) -> tuple[int, Any]:
     """One staff API call; returns the status and the JSON body (or text)."""
-    async with http.request(method, url, headers=headers, json=json,
-                            timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+    async with http.request(
+        method, url, headers=headers, json=json, timeout=aiohttp.ClientTimeout(total=timeout)
+    ) as response:
         try:
             body: Any = await response.json()
         except (aiohttp.ContentTypeError, ValueError):
@@ -278,9 +310,11 @@ async def staff_login(
     http: aiohttp.ClientSession, stack: Stack, timeout: float
 ) -> tuple[dict[str, str], str]:
     """Signs in; returns the Bearer headers and the session cookie's value."""
-    async with http.post(f"{stack.web_url}/api/login",
-                         json={"username": stack.admin_user, "password": stack.admin_password},
-                         timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+    async with http.post(
+        f"{stack.web_url}/api/login",
+        json={"username": stack.admin_user, "password": stack.admin_password},
+        timeout=aiohttp.ClientTimeout(total=timeout),
+    ) as response:
         if response.status != 200:
             raise BenchError(f"login failed: {response.status} {await response.text()}")
         body = await response.json()
@@ -299,8 +333,11 @@ async def queue_up(caller: Caller, timeout: float) -> None:
 
 
 async def find_tickets(
-    http: aiohttp.ClientSession, stack: Stack, headers: dict[str, str],
-    callers: Sequence[Caller], timeout: float,
+    http: aiohttp.ClientSession,
+    stack: Stack,
+    headers: dict[str, str],
+    callers: Sequence[Caller],
+    timeout: float,
 ) -> dict[str, int]:
     """Maps each caller's conversation id to its ticket id (polls until all are listed)."""
     wanted = {c.session_id for c in callers}
@@ -309,8 +346,11 @@ async def find_tickets(
         status, body = await api(http, "GET", f"{stack.web_url}/api/handoffs", headers, timeout)
         if status != 200:
             raise BenchError(f"GET /api/handoffs: {status} {body}")
-        found = {i["conversation_id"]: i["id"] for i in body["items"]
-                 if i["conversation_id"] in wanted and i["status"] == "queued"}
+        found = {
+            i["conversation_id"]: i["id"]
+            for i in body["items"]
+            if i["conversation_id"] in wanted and i["status"] == "queued"
+        }
         if len(found) == len(wanted):
             return found
         if time.perf_counter() > deadline:
@@ -360,39 +400,54 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     ) as http:
         try:
             stack = await start_stack(http, args, workdir)
-            results["startup_seconds"] = (None if stack.startup_seconds is None
-                                          else round(stack.startup_seconds, 1))
+            results["startup_seconds"] = (
+                None if stack.startup_seconds is None else round(stack.startup_seconds, 1)
+            )
             headers, cookie = await staff_login(http, stack, timeout)
-            ws = await bounded(http.ws_connect(
-                f"{stack.web_url}/console/ws", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"},
-                heartbeat=20), timeout, "opening /console/ws")
+            ws = await bounded(
+                http.ws_connect(
+                    f"{stack.web_url}/console/ws",
+                    headers={"Cookie": f"{SESSION_COOKIE}={cookie}"},
+                    heartbeat=20,
+                ),
+                timeout,
+                "opening /console/ws",
+            )
             console = Console(ws)
             console.start()
 
             print(f"queueing {args.conversations} callers ...", flush=True)
             callers = [Caller(stack.rasa_url, i) for i in range(args.conversations)]
             began = time.perf_counter()
-            await bounded(asyncio.gather(*(queue_up(c, timeout) for c in callers)),
-                          args.phase_timeout, "callers joining the queue")
+            await bounded(
+                asyncio.gather(*(queue_up(c, timeout) for c in callers)),
+                args.phase_timeout,
+                "callers joining the queue",
+            )
             results["queue_setup_seconds"] = round(time.perf_counter() - began, 1)
             tickets = await find_tickets(http, stack, headers, callers, timeout)
             for caller in callers:
                 status, body = await api(
-                    http, "POST", f"{stack.web_url}/api/handoffs/"
-                    f"{tickets[caller.session_id]}/claim", headers, timeout)
+                    http,
+                    "POST",
+                    f"{stack.web_url}/api/handoffs/{tickets[caller.session_id]}/claim",
+                    headers,
+                    timeout,
+                )
                 if status != 200:
                     raise BenchError(f"claim failed: {status} {body}")
-            await bounded(asyncio.gather(*(c.wait_for("talking to", 0, timeout)
-                                           for c in callers)),
-                          args.phase_timeout, "callers told an adviser has them")
+            await bounded(
+                asyncio.gather(*(c.wait_for("talking to", 0, timeout) for c in callers)),
+                args.phase_timeout,
+                "callers told an adviser has them",
+            )
 
             print("(a) staff -> caller ...", flush=True)
             sends_a = []
             for caller in callers:
                 text = f"Adviser reply {caller.index} ({run_id}): how can I help?"
                 url = f"{stack.web_url}/api/handoffs/{tickets[caller.session_id]}/reply"
-                sends_a.append((caller.expect(text),
-                                _reply(http, url, headers, text, timeout)))
+                sends_a.append((caller.expect(text), _reply(http, url, headers, text, timeout)))
             began = time.perf_counter()
             got_a, sent_a, errors_a = await timed_deliveries(sends_a, args.phase_timeout)
             results["staff_to_caller"] = _phase(got_a, sent_a, errors_a, began)
@@ -400,8 +455,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             print("(b) caller -> console ...", flush=True)
             sends_b = []
             for caller in callers:
-                text = (f"Thanks, our youth club wants advice on governance, "
-                        f"ref {caller.index}-{run_id}")
+                text = (
+                    f"Thanks, our youth club wants advice on governance, "
+                    f"ref {caller.index}-{run_id}"
+                )
                 sends_b.append((console.expect(text), caller.say(text)))
             began = time.perf_counter()
             got_b, sent_b, errors_b = await timed_deliveries(sends_b, args.phase_timeout)
@@ -409,11 +466,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
             if stack.process is not None:
                 # Counted before the callers hang up: Rasa's socket.io logs ERRORs on disconnect.
-                results["server_errors_during_measurement"] = count_errors(
-                    stack.process.log_path)
+                results["server_errors_during_measurement"] = count_errors(stack.process.log_path)
             for caller in callers:  # leave nothing open on an existing stack
-                await api(http, "POST", f"{stack.web_url}/api/handoffs/"
-                          f"{tickets[caller.session_id]}/resolve", headers, timeout)
+                await api(
+                    http,
+                    "POST",
+                    f"{stack.web_url}/api/handoffs/{tickets[caller.session_id]}/resolve",
+                    headers,
+                    timeout,
+                )
         except BenchError as error:
             print(f"FAILED: {error}", file=sys.stderr)
             results["failed"] = str(error)
@@ -456,17 +517,27 @@ def _phase(latencies: list[float], sent: int, errors: list[str], began: float) -
 def render(results: dict[str, Any]) -> str:
     """The table printed at the end."""
     rows = []
-    for key, label in (("staff_to_caller", "staff reply -> caller"),
-                       ("caller_to_console", "caller message -> console")):
+    for key, label in (
+        ("staff_to_caller", "staff reply -> caller"),
+        ("caller_to_console", "caller message -> console"),
+    ):
         phase = results.get(key)
         if not phase:
             continue
         lat = phase["latency_ms"]
-        rows.append([label, str(phase["sent"]), str(phase["received"]), str(phase["lost"]),
-                     *("-" if lat[k] is None else f"{lat[k]:.0f}" for k in ("p50", "p95", "max")),
-                     f"{phase['wall_seconds']:.2f}"])
-    return format_table(["direction", "sent", "received", "lost", "p50 ms", "p95 ms",
-                         "max ms", "wall s"], rows)
+        rows.append(
+            [
+                label,
+                str(phase["sent"]),
+                str(phase["received"]),
+                str(phase["lost"]),
+                *("-" if lat[k] is None else f"{lat[k]:.0f}" for k in ("p50", "p95", "max")),
+                f"{phase['wall_seconds']:.2f}",
+            ]
+        )
+    return format_table(
+        ["direction", "sent", "received", "lost", "p50 ms", "p95 ms", "max ms", "wall s"], rows
+    )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -476,29 +547,47 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="Handoff latency: staff reply to caller and caller message to console, "
         "with N conversations handed over at once.",
     )
-    parser.add_argument("--conversations", type=int, default=20,
-                        help="callers handed over at once (default 20)")
-    parser.add_argument("--existing-url", default=None,
-                        help="Rasa of a running stack to use instead of starting one "
-                             "(needs the line staffed and room in the queue)")
-    parser.add_argument("--existing-web-url", default="http://localhost:8080",
-                        help="the web app of the stack on --existing-url")
+    parser.add_argument(
+        "--conversations", type=int, default=20, help="callers handed over at once (default 20)"
+    )
+    parser.add_argument(
+        "--existing-url",
+        default=None,
+        help="Rasa of a running stack to use instead of starting one "
+        "(needs the line staffed and room in the queue)",
+    )
+    parser.add_argument(
+        "--existing-web-url",
+        default="http://localhost:8080",
+        help="the web app of the stack on --existing-url",
+    )
     parser.add_argument("--admin-user", default=os.environ.get("HOTLINE_ADMIN_USER", "admin"))
-    parser.add_argument("--admin-password", default=os.environ.get("HOTLINE_ADMIN_PASSWORD"),
-                        help="needed with --existing-url; random for a stack we start")
-    parser.add_argument("--request-timeout", type=float, default=60.0,
-                        help="seconds per request or awaited message")
+    parser.add_argument(
+        "--admin-password",
+        default=os.environ.get("HOTLINE_ADMIN_PASSWORD"),
+        help="needed with --existing-url; random for a stack we start",
+    )
+    parser.add_argument(
+        "--request-timeout", type=float, default=60.0, help="seconds per request or awaited message"
+    )
     parser.add_argument("--phase-timeout", type=float, default=300.0, help="seconds per phase")
-    parser.add_argument("--start-timeout", type=float, default=300.0,
-                        help="seconds to wait for the stack to come up")
-    parser.add_argument("--report", type=Path, default=None,
-                        help=f"where to write the JSON (default reports/{REPORT_NAME})")
+    parser.add_argument(
+        "--start-timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for the stack to come up",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help=f"where to write the JSON (default reports/{REPORT_NAME})",
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the stack's log")
     args = parser.parse_args(argv)
     if not 1 <= args.conversations <= 200:
         parser.error("--conversations must be between 1 and 200")
-    for url in filter(None, (args.existing_url,
-                             args.existing_url and args.existing_web_url)):
+    for url in filter(None, (args.existing_url, args.existing_url and args.existing_web_url)):
         if not is_loopback_url(url):
             parser.error(f"{url} must be on this machine (localhost, 127.x.x.x or ::1)")
     if args.existing_url and not args.admin_password:
@@ -519,8 +608,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop_started()
     print()
     print(render(results))
-    lost = {key: results[key]["lost"] for key in ("staff_to_caller", "caller_to_console")
-            if key in results and (results[key]["lost"] or results[key]["send_errors"])}
+    lost = {
+        key: results[key]["lost"]
+        for key in ("staff_to_caller", "caller_to_console")
+        if key in results and (results[key]["lost"] or results[key]["send_errors"])
+    }
     if lost:
         print(f"\nLOST or failed: {lost}")
     if "failed" in results:

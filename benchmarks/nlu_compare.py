@@ -74,8 +74,11 @@ OUR_CONFIG = ROOT / "config.yml"
 CANDIDATES_DIR = ROOT / "benchmarks" / "configs"
 BASELINE_CONFIG = ROOT / "benchmarks" / "baselines" / "diet_baseline.yml"
 NLU_DATA = nlu_eval.NLU_DATA
-EVALUATION_SETS = {"sealed": nlu_eval.SEALED_SET, "dev": nlu_eval.DEV_SET,
-                   "dev_typos": nlu_eval.DEV_SET}
+EVALUATION_SETS = {
+    "sealed": nlu_eval.SEALED_SET,
+    "dev": nlu_eval.DEV_SET,
+    "dev_typos": nlu_eval.DEV_SET,
+}
 REPORT_NAME = "nlu_compare.json"
 # Components that take a seed / an epoch count in Rasa 3.6.
 SEEDED_COMPONENTS = {"DIETClassifier", "ResponseSelector", "TEDPolicy", "UnexpecTEDIntentPolicy"}
@@ -179,12 +182,17 @@ def train(
     log = workdir / f"train-{candidate.label}.log"
     if full:
         argv = [
-            str(BIN / "rasa"), "train", "--config", str(config), "--domain",
-            str(ROOT / "domain.yml"), "--data", str(ROOT / "data"),
+            str(BIN / "rasa"),
+            "train",
+            "--config",
+            str(config),
+            "--domain",
+            str(ROOT / "domain.yml"),
+            "--data",
+            str(ROOT / "data"),
         ]
     else:
-        argv = [str(BIN / "rasa"), "train", "nlu", "--config", str(config), "--nlu",
-                str(NLU_DATA)]
+        argv = [str(BIN / "rasa"), "train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA)]
     argv += ["--out", str(out), "--fixed-model-name", candidate.label]
     # A fresh cache: otherwise components trained earlier with the same inputs
     # (e.g. by `make train`) are reused and the training time means nothing.
@@ -290,9 +298,12 @@ def obtain_models(
         label = item.candidate.label
         found = None if retrain else cached_model(label, item.key)
         if found is not None:
-            print(f"[{label}] same config and data as a model trained "
-                  f"{found[1].get('trained_at')} in {found[1]['train_seconds']:.1f} s: reusing "
-                  "it (--retrain to train again)", flush=True)
+            print(
+                f"[{label}] same config and data as a model trained "
+                f"{found[1].get('trained_at')} in {found[1]['train_seconds']:.1f} s: reusing "
+                "it (--retrain to train again)",
+                flush=True,
+            )
             models[label] = found
             continue
         print(f"[{label}] training ({item.candidate.source}) ...", flush=True)
@@ -369,9 +380,12 @@ def render(results: dict[str, dict[str, Any]], sets: Sequence[str]) -> str:
                     cell += f" ±{spread(values):.{digits}f}"
                 cells.append(cell)
             rows.append([f"{name}: {title}", *cells])
-        rows.append([f"{name}: parse latency median (ms)",
-                     *(f"{results[k]['runs'][0]['sets'][name]['parse_ms_median']:.1f}"
-                       for k in labels)])
+        rows.append(
+            [
+                f"{name}: parse latency median (ms)",
+                *(f"{results[k]['runs'][0]['sets'][name]['parse_ms_median']:.1f}" for k in labels),
+            ]
+        )
     table = format_table(["metric", *labels], rows)
     if any(r["cached"] for v in results.values() for r in v["runs"]):
         table += "\n* a model reused from the cache; time measured when it was trained"
@@ -383,16 +397,19 @@ def render(results: dict[str, dict[str, Any]], sets: Sequence[str]) -> str:
 def entity_table(results: dict[str, dict[str, Any]], set_name: str) -> str:
     """Entity precision / recall per type on one set, one column per config."""
     labels = list(results)
-    kinds = sorted({k for v in results.values()
-                    for k in v["runs"][0]["sets"][set_name]["per_entity_type"]})
+    kinds = sorted(
+        {k for v in results.values() for k in v["runs"][0]["sets"][set_name]["per_entity_type"]}
+    )
     rows = []
     for kind in kinds:
         cells = []
         for label in labels:
             figures = results[label]["runs"][0]["sets"][set_name]["per_entity_type"].get(kind)
-            cells.append("-" if figures is None else
-                         f"{figures['precision']:.2f}/{figures['recall']:.2f} "
-                         f"(n={figures['support']})")
+            cells.append(
+                "-"
+                if figures is None
+                else f"{figures['precision']:.2f}/{figures['recall']:.2f} (n={figures['support']})"
+            )
         rows.append([kind, *cells])
     return format_table([f"{set_name}: entity P/R", *labels], rows)
 
@@ -404,30 +421,59 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="Train NLU pipelines on data/nlu and score them side by side on the "
         "sealed and development sets.",
     )
-    parser.add_argument("configs", nargs="*",
-                        help="configs to compare ('default' = Rasa's default pipeline); "
-                        "default: config.yml and benchmarks/configs/*.yml")
-    parser.add_argument("--baseline", action="store_true",
-                        help=f"add the pipeline this one replaced ({BASELINE_CONFIG.name}, "
-                        "DIET: about 20 minutes to train)")
+    parser.add_argument(
+        "configs",
+        nargs="*",
+        help="configs to compare ('default' = Rasa's default pipeline); "
+        "default: config.yml and benchmarks/configs/*.yml",
+    )
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help=f"add the pipeline this one replaced ({BASELINE_CONFIG.name}, "
+        "DIET: about 20 minutes to train)",
+    )
     parser.add_argument("--only-ours", action="store_true", help="config.yml only")
-    parser.add_argument("--full", action="store_true",
-                        help="train NLU and dialogue (`rasa train`), as `make train` does")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="train each config this many times and report the spread")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="override DIETClassifier/ResponseSelector epochs (quick runs)")
-    parser.add_argument("--seed", type=int, default=1,
-                        help="random seed for every seeded component (default 1)")
-    parser.add_argument("--sets", default="sealed,dev,dev_typos",
-                        help="evaluation sets, comma-separated: sealed, dev, dev_typos (the dev "
-                        "set with neighbouring letters swapped in 30%% of its longer words)")
-    parser.add_argument("--report", type=Path, default=None,
-                        help=f"where to write the JSON (default reports/{REPORT_NAME})")
-    parser.add_argument("--retrain", action="store_true",
-                        help="train even if a model from the same config and data is cached")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary directory (models, configs, logs)")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="train NLU and dialogue (`rasa train`), as `make train` does",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="train each config this many times and report the spread",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="override DIETClassifier/ResponseSelector epochs (quick runs)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="random seed for every seeded component (default 1)"
+    )
+    parser.add_argument(
+        "--sets",
+        default="sealed,dev,dev_typos",
+        help="evaluation sets, comma-separated: sealed, dev, dev_typos (the dev "
+        "set with neighbouring letters swapped in 30%% of its longer words)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help=f"where to write the JSON (default reports/{REPORT_NAME})",
+    )
+    parser.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train even if a model from the same config and data is cached",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory (models, configs, logs)"
+    )
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         parser.error("--epochs must be at least 1")
@@ -469,13 +515,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         name: len(nlu_eval.overlapping([e.text for e in examples], training_texts))
         for name, examples in sets.items()
     }
-    print(f"Training data: {len(training)} examples, {len({e.intent for e in training})} "
-          "intents; evaluation: "
-          + ", ".join(f"{name} {len(examples)} messages" for name, examples in sets.items()))
+    print(
+        f"Training data: {len(training)} examples, {len({e.intent for e in training})} "
+        "intents; evaluation: "
+        + ", ".join(f"{name} {len(examples)} messages" for name, examples in sets.items())
+    )
     for name, count in overlap.items():
         if count:
-            print(f"WARNING: {count} {name} messages copy or nearly copy training data; "
-                  f"its figures are inflated.")
+            print(
+                f"WARNING: {count} {name} messages copy or nearly copy training data; "
+                f"its figures are inflated."
+            )
 
     workdir = Path(tempfile.mkdtemp(prefix="nlu-compare-"))
     results: dict[str, dict[str, Any]] = {}
@@ -487,10 +537,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # Each repeat is its own label, so it is trained (and cached) on its own.
                 label = candidate.label + suffix + (f"~{run}" if run > 1 else "")
                 config = workdir / f"config-{label}.yml"
-                pipeline = prepare_config(candidate.source, config, candidate.label, args.seed,
-                                          args.epochs, args.full)
-                prepared.append(Prepared(Candidate(label, candidate.source), config, pipeline,
-                                         fingerprint(config, args.full)))
+                pipeline = prepare_config(
+                    candidate.source, config, candidate.label, args.seed, args.epochs, args.full
+                )
+                prepared.append(
+                    Prepared(
+                        Candidate(label, candidate.source),
+                        config,
+                        pipeline,
+                        fingerprint(config, args.full),
+                    )
+                )
         models = obtain_models(prepared, workdir, args.retrain, args.full)
 
         for item in prepared:
@@ -501,21 +558,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             scored = {}
             for set_name, examples in sets.items():
                 parsed, load_seconds = nlu_eval.parse_with(model, [e.text for e in examples])
-                figures = nlu_eval.score(examples, [p for p, _ in parsed],
-                                         with_errors=set_name == "dev")
+                figures = nlu_eval.score(
+                    examples, [p for p, _ in parsed], with_errors=set_name == "dev"
+                )
                 latencies = sorted(seconds for _, seconds in parsed)
                 figures["parse_ms_median"] = round(latencies[len(latencies) // 2] * 1000, 2)
                 figures["model_load_seconds"] = round(load_seconds, 1)
                 scored[set_name] = figures
-            entry = results.setdefault(name, {
-                "config_source": str(item.candidate.source),
-                "pipeline": item.pipeline,
-                "fingerprint": item.key,
-                "model_mb": round(model.stat().st_size / 1024 / 1024, 1),
-                "runs": [],
-            })
-            entry["runs"].append({"train_seconds": meta["train_seconds"],
-                                  "cached": meta["cached"], "training": meta, "sets": scored})
+            entry = results.setdefault(
+                name,
+                {
+                    "config_source": str(item.candidate.source),
+                    "pipeline": item.pipeline,
+                    "fingerprint": item.key,
+                    "model_mb": round(model.stat().st_size / 1024 / 1024, 1),
+                    "runs": [],
+                },
+            )
+            entry["runs"].append(
+                {
+                    "train_seconds": meta["train_seconds"],
+                    "cached": meta["cached"],
+                    "training": meta,
+                    "sets": scored,
+                }
+            )
     except (RuntimeError, ValueError) as error:
         print(f"FAILED: {error}", file=sys.stderr)
         return 1
@@ -539,11 +606,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "repeat": args.repeat,
             "epochs_override": args.epochs,
             "training_examples": len(training),
-            "sets": {name: {"path": str(EVALUATION_SETS[name].relative_to(ROOT)),
-                            "messages": len(examples),
-                            "entities": sum(len(e.entities) for e in examples),
-                            "overlap_with_training": overlap[name]}
-                     for name, examples in sets.items()},
+            "sets": {
+                name: {
+                    "path": str(EVALUATION_SETS[name].relative_to(ROOT)),
+                    "messages": len(examples),
+                    "entities": sum(len(e.entities) for e in examples),
+                    "overlap_with_training": overlap[name],
+                }
+                for name, examples in sets.items()
+            },
             "rasa": rasa_version(),
             "notes": [
                 "intent metrics use the final intent, so nlu_fallback counts as a miss; "
@@ -560,8 +631,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "wall_seconds": round(time.perf_counter() - began, 1),
     }
     path = write_report(REPORT_NAME, report, args.report)
-    print(f"\nReport: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} "
-          f"({report['wall_seconds']:.0f} s in all)")
+    print(
+        f"\nReport: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} "
+        f"({report['wall_seconds']:.0f} s in all)"
+    )
     return 0
 
 

@@ -218,7 +218,8 @@ async def send(
     started = time.perf_counter()
     try:
         async with session.post(
-            url, json={"sender": sender, "message": message},
+            url,
+            json={"sender": sender, "message": message},
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as response:
             body = await response.json(content_type=None)
@@ -327,8 +328,9 @@ async def start_ours(
     """
     existing = URL(args.existing_url)
     if await http_ok(session, str(existing)):
-        target = Target("ours", int(existing.port or 5005), OUR_SCRIPT,
-                        actions_port=args.existing_actions_port)
+        target = Target(
+            "ours", int(existing.port or 5005), OUR_SCRIPT, actions_port=args.existing_actions_port
+        )
         target.notes.append(f"used the stack already running at {existing}")
         print(f"[ours] using the stack already running at {existing}")
         return target
@@ -339,8 +341,14 @@ async def start_ours(
             f"no stack on {existing} and no trained model at {model}: run `make train`"
         )
     actions_port = args.actions_port
-    target = Target("ours", args.rasa_port, OUR_SCRIPT, actions_port=actions_port,
-                    web_port=args.web_port, launcher="python -m bot.stack")
+    target = Target(
+        "ours",
+        args.rasa_port,
+        OUR_SCRIPT,
+        actions_port=actions_port,
+        web_port=args.web_port,
+        launcher="python -m bot.stack",
+    )
     configured = endpoint_action_port(subprocess_env({"ACTIONS_PORT": str(actions_port)}))
     if configured is not None and configured != actions_port:
         # endpoints.yml names the action server's URL itself: Rasa calls that port
@@ -350,8 +358,10 @@ async def start_ours(
                 f"endpoints.yml sends actions to port {configured}, which is taken; "
                 f"ACTIONS_PORT={actions_port} would not be used by Rasa"
             )
-        note = (f"endpoints.yml hard-codes the action server on :{configured}, so ACTIONS_PORT="
-                f"{actions_port} would leave Rasa without actions; used ACTIONS_PORT={configured}")
+        note = (
+            f"endpoints.yml hard-codes the action server on :{configured}, so ACTIONS_PORT="
+            f"{actions_port} would leave Rasa without actions; used ACTIONS_PORT={configured}"
+        )
         print(f"[ours] WARNING: {note}")
         target.notes.append(note)
         target.actions_port = actions_port = configured
@@ -361,22 +371,30 @@ async def start_ours(
 
     # Our own API token, so that the award question can be parsed by this Rasa.
     target.rasa_token = secrets.token_urlsafe(24)
-    env = subprocess_env({
-        "RASA_TOKEN": target.rasa_token,
-        "RASA_PORT": str(args.rasa_port),
-        "ACTIONS_PORT": str(actions_port),
-        "WEB_PORT": str(args.web_port),
-    })
-    stack = ManagedProcess("bot.stack", [sys.executable, "-m", "bot.stack"],
-                           workdir / "ours-stack.log", env=env)
-    print(f"[ours] starting python -m bot.stack (Rasa :{args.rasa_port}, actions "
-          f":{actions_port}, web :{args.web_port}) ...", flush=True)
+    env = subprocess_env(
+        {
+            "RASA_TOKEN": target.rasa_token,
+            "RASA_PORT": str(args.rasa_port),
+            "ACTIONS_PORT": str(actions_port),
+            "WEB_PORT": str(args.web_port),
+        }
+    )
+    stack = ManagedProcess(
+        "bot.stack", [sys.executable, "-m", "bot.stack"], workdir / "ours-stack.log", env=env
+    )
+    print(
+        f"[ours] starting python -m bot.stack (Rasa :{args.rasa_port}, actions "
+        f":{actions_port}, web :{args.web_port}) ...",
+        flush=True,
+    )
     stack.start()
     target.processes.append(stack)
     try:
         target.startup_seconds = await wait_ready(
-            session, [target.rasa_url + "/", f"http://{HOST}:{actions_port}/health"],
-            [stack], args.start_timeout,
+            session,
+            [target.rasa_url + "/", f"http://{HOST}:{actions_port}/health"],
+            [stack],
+            args.start_timeout,
         )
     except BenchError:
         target.stop()
@@ -404,13 +422,18 @@ def stock_project() -> tuple[Path, Path, float | None]:
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix="stock-init-", dir=CACHE_DIR))
     cache = Path(tempfile.mkdtemp(prefix="stock-cache-"))
-    print(f"[stock] first run for Rasa {rasa_version()}: `rasa init --no-prompt` "
-          f"(trains the example bot, a few minutes) ...", flush=True)
+    print(
+        f"[stock] first run for Rasa {rasa_version()}: `rasa init --no-prompt` "
+        f"(trains the example bot, a few minutes) ...",
+        flush=True,
+    )
     try:
         code, seconds = run_logged(
             [str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(building)],
-            building.with_suffix(".log"), cwd=building,
-            env=subprocess_env({"RASA_CACHE_DIRECTORY": str(cache)}), timeout=45 * 60,
+            building.with_suffix(".log"),
+            cwd=building,
+            env=subprocess_env({"RASA_CACHE_DIRECTORY": str(cache)}),
+            timeout=45 * 60,
         )
         models = sorted((building / "models").glob("*.tar.gz"))
         if code != 0 or not models:
@@ -446,9 +469,20 @@ async def start_stock(
         target.notes.append(f"rasa init trained the stock bot in {init_seconds:.0f} s (first run)")
     process = ManagedProcess(
         "stock rasa",
-        [str(BIN / "rasa"), "run", "--model", str(model), "--port", str(args.stock_port),
-         "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-        workdir / "stock-rasa.log", cwd=project,
+        [
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--port",
+            str(args.stock_port),
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            "endpoints.yml",
+        ],
+        workdir / "stock-rasa.log",
+        cwd=project,
     )
     print(f"[stock] starting rasa run --port {args.stock_port} ({model.name}) ...", flush=True)
     process.start()
@@ -476,8 +510,12 @@ def hand_parsed_award_question() -> dict[str, Any]:
         "intent": {"name": "ask_award", "confidence": 0.98},
         "entities": [
             {"entity": "award_attribute", "value": "amount", "start": 0, "end": 8},
-            {"entity": "recipient", "value": recipient, "start": start,
-             "end": start + len(recipient)},
+            {
+                "entity": "recipient",
+                "value": recipient,
+                "start": start,
+                "end": start + len(recipient),
+            },
         ],
     }
 
@@ -523,8 +561,10 @@ async def parse_award_question(
     if target.rasa_token:
         try:
             async with session.post(
-                f"{target.rasa_url}/model/parse", params={"token": target.rasa_token},
-                json={"text": AWARD_QUESTION}, timeout=aiohttp.ClientTimeout(total=30),
+                f"{target.rasa_url}/model/parse",
+                params={"token": target.rasa_token},
+                json={"text": AWARD_QUESTION},
+                timeout=aiohttp.ClientTimeout(total=30),
             ) as response:
                 if response.status == 200:
                     parsed = await response.json(content_type=None)
@@ -597,8 +637,7 @@ async def bench_award_action(
                 asyncio.gather(*(worker() for _ in range(level))), timeout=args.phase_timeout
             )
         except asyncio.TimeoutError:
-            results["levels"][f"c{level}"] = {"concurrency": level,
-                                              "timed_out": args.phase_timeout}
+            results["levels"][f"c{level}"] = {"concurrency": level, "timed_out": args.phase_timeout}
             continue
         wall = time.perf_counter() - started
         calls = [c for batch in batches for c in batch]
@@ -623,11 +662,16 @@ async def measure(
 ) -> dict[str, Any]:
     """Warm-up conversation, then every concurrency level, with memory before and after."""
     rss_idle = await asyncio.to_thread(target.rss)
-    warmup = await conversation(session, target, f"bench-{run_id}-{target.label}-warmup",
-                                args.request_timeout)
+    warmup = await conversation(
+        session, target, f"bench-{run_id}-{target.label}-warmup", args.request_timeout
+    )
     transcript = [
-        {"user": message, "bot": turn.texts, "ms": round(turn.seconds * 1000, 1),
-         **({"error": turn.error} if turn.error else {})}
+        {
+            "user": message,
+            "bot": turn.texts,
+            "ms": round(turn.seconds * 1000, 1),
+            **({"error": turn.error} if turn.error else {}),
+        }
         for message, turn in zip(target.script, warmup, strict=False)
     ]
     if not all(t.ok for t in warmup):
@@ -635,16 +679,21 @@ async def measure(
     levels = {}
     for level in args.levels:
         rounds = max(1, -(-args.min_messages // (level * len(target.script))))
-        print(f"[{target.label}] {level} concurrent conversation(s) x {rounds} round(s) "
-              f"of {len(target.script)} turns ...", flush=True)
-        levels[f"c{level}"] = await run_level(session, target, level, rounds, run_id,
-                                              args.request_timeout, args.phase_timeout)
+        print(
+            f"[{target.label}] {level} concurrent conversation(s) x {rounds} round(s) "
+            f"of {len(target.script)} turns ...",
+            flush=True,
+        )
+        levels[f"c{level}"] = await run_level(
+            session, target, level, rounds, run_id, args.request_timeout, args.phase_timeout
+        )
     rss_loaded = await asyncio.to_thread(target.rss)
     return {
         "launcher": target.launcher,
         "rasa_port": target.rasa_port,
         "actions_port": target.actions_port,
-        "startup_seconds": None if target.startup_seconds is None
+        "startup_seconds": None
+        if target.startup_seconds is None
         else round(target.startup_seconds, 1),
         "turns_per_conversation": len(target.script),
         "script": list(target.script),
@@ -678,11 +727,23 @@ def render(results: dict[str, Any], levels: Sequence[int]) -> str:
         rows.append(row)
     for title, key in (("RSS MB idle", "rss_mb_idle"), ("RSS MB after load", "rss_mb_after_load")):
         rows.append([title, *(f"{results[label][key]['total']:.0f}" for label in labels)])
-    rows.append(["server ERROR log lines", *(
-        str(results[label].get("server_errors_logged", "-")) for label in labels)])
-    rows.append(["start-up s", *(
-        "-" if results[label]["startup_seconds"] is None
-        else f"{results[label]['startup_seconds']:.1f}" for label in labels)])
+    rows.append(
+        [
+            "server ERROR log lines",
+            *(str(results[label].get("server_errors_logged", "-")) for label in labels),
+        ]
+    )
+    rows.append(
+        [
+            "start-up s",
+            *(
+                "-"
+                if results[label]["startup_seconds"] is None
+                else f"{results[label]['startup_seconds']:.1f}"
+                for label in labels
+            ),
+        ]
+    )
     return format_table(["", *labels], rows)
 
 
@@ -693,19 +754,37 @@ def render_award(award: dict[str, Any]) -> str:
     rows = []
     for level in award["levels"].values():
         if "timed_out" in level:
-            rows.append([str(level["concurrency"]), "-", "-", "-", "-",
-                         f"timed out after {level['timed_out']:.0f} s"])
+            rows.append(
+                [
+                    str(level["concurrency"]),
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    f"timed out after {level['timed_out']:.0f} s",
+                ]
+            )
         else:
             lat = level["latency_ms"]
-            rows.append([str(level["concurrency"]), str(level["requests"]), fmt_ms(lat["p50"]),
-                         fmt_ms(lat["p95"]), f"{level['requests_per_second']:.1f}",
-                         str(level["errors"])])
+            rows.append(
+                [
+                    str(level["concurrency"]),
+                    str(level["requests"]),
+                    fmt_ms(lat["p50"]),
+                    fmt_ms(lat["p95"]),
+                    f"{level['requests_per_second']:.1f}",
+                    str(level["errors"]),
+                ]
+            )
     table = format_table(["concurrency", "requests", "p50 ms", "p95 ms", "req/s", "errors"], rows)
     entities = ", ".join(f"{e['entity']}={e['value']!r}" for e in award["entities"])
-    reply = next((v["reply_example"] for v in award["levels"].values()
-                  if v.get("reply_example")), None)
-    return (f"award look-up action, {AWARD_QUESTION!r} ({entities}; entities from "
-            f"{award['parsed_by']}):\n{table}\nreply: {reply}")
+    reply = next(
+        (v["reply_example"] for v in award["levels"].values() if v.get("reply_example")), None
+    )
+    return (
+        f"award look-up action, {AWARD_QUESTION!r} ({entities}; entities from "
+        f"{award['parsed_by']}):\n{table}\nreply: {reply}"
+    )
 
 
 def count_errors(log: Path) -> int:
@@ -772,29 +851,58 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="REST-channel latency, throughput and memory: our stack vs a stock "
         "rasa init bot.",
     )
-    parser.add_argument("--levels", type=int, nargs="+", default=[1, 20],
-                        help="concurrent conversations per phase (default: 1 20)")
-    parser.add_argument("--min-messages", type=int, default=30,
-                        help="repeat conversations until each phase sends at least this many "
-                             "messages (default 30)")
-    parser.add_argument("--action-requests", type=int, default=100,
-                        help="award action requests per concurrency level (default 100)")
-    parser.add_argument("--existing-url", default="http://localhost:5005/",
-                        help="use the stack answering here if there is one")
-    parser.add_argument("--existing-actions-port", type=int, default=5055,
-                        help="the action server of the stack on --existing-url (default 5055)")
+    parser.add_argument(
+        "--levels",
+        type=int,
+        nargs="+",
+        default=[1, 20],
+        help="concurrent conversations per phase (default: 1 20)",
+    )
+    parser.add_argument(
+        "--min-messages",
+        type=int,
+        default=30,
+        help="repeat conversations until each phase sends at least this many messages (default 30)",
+    )
+    parser.add_argument(
+        "--action-requests",
+        type=int,
+        default=100,
+        help="award action requests per concurrency level (default 100)",
+    )
+    parser.add_argument(
+        "--existing-url",
+        default="http://localhost:5005/",
+        help="use the stack answering here if there is one",
+    )
+    parser.add_argument(
+        "--existing-actions-port",
+        type=int,
+        default=5055,
+        help="the action server of the stack on --existing-url (default 5055)",
+    )
     parser.add_argument("--rasa-port", type=int, default=5105)
     parser.add_argument("--actions-port", type=int, default=5155)
     parser.add_argument("--web-port", type=int, default=8180)
     parser.add_argument("--stock-port", type=int, default=5006)
     parser.add_argument("--request-timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--phase-timeout", type=float, default=300.0, help="seconds per phase")
-    parser.add_argument("--start-timeout", type=float, default=300.0,
-                        help="seconds to wait for a server to come up")
-    parser.add_argument("--skip", nargs="+", choices=("ours", "stock", "award"), default=[],
-                        help="leave out part of the run")
-    parser.add_argument("--report", type=Path, default=None,
-                        help=f"where to write the JSON (default reports/{REPORT_NAME})")
+    parser.add_argument(
+        "--start-timeout", type=float, default=300.0, help="seconds to wait for a server to come up"
+    )
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        choices=("ours", "stock", "award"),
+        default=[],
+        help="leave out part of the run",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help=f"where to write the JSON (default reports/{REPORT_NAME})",
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs")
     args = parser.parse_args(argv)
     if any(level < 1 or level > 200 for level in args.levels):

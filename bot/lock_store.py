@@ -36,8 +36,11 @@ class HotlineRedisLockStore(RedisLockStore):  # type: ignore[misc]
     def __init__(self, endpoint_config: Any = None, **kwargs: Any) -> None:
         """Takes Rasa's endpoint config (``url``, ``port``, ``db``, ``password``...)."""
         if endpoint_config is not None:
-            kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs,
-                      **kwargs}
+            kwargs = {
+                "host": endpoint_config.url or "localhost",
+                **endpoint_config.kwargs,
+                **kwargs,
+            }
         super().__init__(**kwargs)
 
     def _change(

@@ -91,8 +91,15 @@ class StackConfig:
         if lock_url:
             lock_store_settings(lock_url)
         return cls(
-            model, ports["RASA_PORT"], ports["ACTIONS_PORT"], web, token, cors, internal,
-            tracker_url, lock_url,
+            model,
+            ports["RASA_PORT"],
+            ports["ACTIONS_PORT"],
+            web,
+            token,
+            cors,
+            internal,
+            tracker_url,
+            lock_url,
         )
 
 
@@ -145,8 +152,11 @@ def lock_store_settings(url: str) -> dict[str, object]:
         )
     settings: dict[str, object] = {
         # Rasa's RedisLockStore with atomic ticket updates (bot/lock_store.py).
-        "type": "bot.lock_store.HotlineRedisLockStore", "url": parsed.hostname, "port": port,
-        "db": int(db), "key_prefix": "mutualshotline",
+        "type": "bot.lock_store.HotlineRedisLockStore",
+        "url": parsed.hostname,
+        "port": port,
+        "db": int(db),
+        "key_prefix": "mutualshotline",
     }
     if parsed.password:
         settings["password"] = parsed.password

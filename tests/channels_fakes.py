@@ -77,12 +77,15 @@ class ChannelFakes:
         """A Bot Framework bearer token signed with the fake Microsoft key."""
         now = int(time.time())
         claims = {
-            "iss": BF_ISSUER, "aud": self.env["MICROSOFT_APP_ID"], "serviceurl": service_url,
-            "nbf": now - 10, "iat": now - 10, "exp": now + 3600,
+            "iss": BF_ISSUER,
+            "aud": self.env["MICROSOFT_APP_ID"],
+            "serviceurl": service_url,
+            "nbf": now - 10,
+            "iat": now - 10,
+            "exp": now + 3600,
         }
         claims.update(overrides)
-        return jwt.encode(claims, self.bf_private_key, algorithm="RS256",
-                          headers={"kid": BF_KID})
+        return jwt.encode(claims, self.bf_private_key, algorithm="RS256", headers={"kid": BF_KID})
 
 
 def _free_port() -> int:
@@ -108,22 +111,27 @@ async def _body(request: web.Request) -> dict[str, Any]:
 def _app(fakes: ChannelFakes) -> web.Application:
     async def record(request: web.Request, service: str) -> dict[str, Any]:
         body = await _body(request)
-        fakes.record(Call(service, request.path, dict(request.headers), dict(request.query),
-                          body))
+        fakes.record(Call(service, request.path, dict(request.headers), dict(request.query), body))
         return body
 
     async def twilio(request: web.Request) -> web.Response:
         body = await record(request, "twilio")
-        return web.json_response({"sid": "SM" + secrets.token_hex(16), "to": body.get("To"),
-                                  "status": "queued"}, status=201)
+        return web.json_response(
+            {"sid": "SM" + secrets.token_hex(16), "to": body.get("To"), "status": "queued"},
+            status=201,
+        )
 
     async def telegram(request: web.Request) -> web.Response:
         body = await record(request, "telegram")
         method = request.match_info["method"]
         if method == "sendMessage":
             chat = {"id": int(body.get("chat_id", 0)), "type": "private"}
-            result: Any = {"message_id": 1, "date": int(time.time()), "chat": chat,
-                           "text": body.get("text", "")}
+            result: Any = {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": chat,
+                "text": body.get("text", ""),
+            }
         else:
             result = True
         return web.json_response({"ok": True, "result": result})
@@ -134,13 +142,18 @@ def _app(fakes: ChannelFakes) -> web.Application:
 
     async def facebook(request: web.Request) -> web.Response:
         body = await record(request, "facebook")
-        return web.json_response({"recipient_id": body.get("recipient", {}).get("id"),
-                                  "message_id": "m_1"})
+        return web.json_response(
+            {"recipient_id": body.get("recipient", {}).get("id"), "message_id": "m_1"}
+        )
 
     async def bf_openid(_: web.Request) -> web.Response:
-        return web.json_response({"issuer": BF_ISSUER,
-                                  "jwks_uri": f"{fakes.base}/botframework/keys",
-                                  "id_token_signing_alg_values_supported": ["RS256"]})
+        return web.json_response(
+            {
+                "issuer": BF_ISSUER,
+                "jwks_uri": f"{fakes.base}/botframework/keys",
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        )
 
     async def bf_keys(_: web.Request) -> web.Response:
         jwk = json.loads(RSAAlgorithm.to_jwk(fakes.bf_private_key.public_key()))
@@ -149,8 +162,9 @@ def _app(fakes: ChannelFakes) -> web.Application:
 
     async def bf_token(request: web.Request) -> web.Response:
         await record(request, "botframework-login")
-        return web.json_response({"token_type": "Bearer", "expires_in": 3600,
-                                  "access_token": BF_APP_TOKEN})
+        return web.json_response(
+            {"token_type": "Bearer", "expires_in": 3600, "access_token": BF_APP_TOKEN}
+        )
 
     async def bf_activity(request: web.Request) -> web.Response:
         await record(request, "botframework")
@@ -168,8 +182,7 @@ def _app(fakes: ChannelFakes) -> web.Application:
     return app
 
 
-def _serve(app: web.Application, port: int, ready: threading.Event,
-           stop: threading.Event) -> None:
+def _serve(app: web.Application, port: int, ready: threading.Event, stop: threading.Event) -> None:
     async def main() -> None:
         runner = web.AppRunner(app)
         await runner.setup()
@@ -193,8 +206,8 @@ def channel_fakes() -> Iterator[ChannelFakes]:
         "TWILIO_WHATSAPP_NUMBER": "+447700900001",
         "TWILIO_API_BASE": f"{base}/twilio",
         "HOTLINE_STAFF_NUMBER": "+442079460000",
-        "TELEGRAM_TOKEN": "123456789:" + base64.urlsafe_b64encode(secrets.token_bytes(26))
-        .decode().rstrip("=")[:35],
+        "TELEGRAM_TOKEN": "123456789:"
+        + base64.urlsafe_b64encode(secrets.token_bytes(26)).decode().rstrip("=")[:35],
         "TELEGRAM_SECRET_TOKEN": secrets.token_urlsafe(24),
         "TELEGRAM_API_BASE": f"{base}/telegram",
         "SLACK_BOT_TOKEN": "xoxb-" + secrets.token_hex(8),

@@ -59,7 +59,8 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def live_stack(
-    tmp_path_factory: pytest.TempPathFactory, channel_fakes: ChannelFakes  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+    channel_fakes: ChannelFakes,  # noqa: F811
 ) -> Iterator[LiveStack]:
     """Starts ``python -m bot.stack`` and yields its URLs once every part answers."""
     if not MODEL.exists():

@@ -71,7 +71,8 @@ TEMPLATE = {
     "socketio": {"session_persistence": True},
     VOICE: {"auth_token": "${TWILIO_AUTH_TOKEN}", "assistant_voice": "Polly.Amy"},
     "bot.channels.telegram.SecretTelegramInput": {
-        "access_token": "${TELEGRAM_TOKEN}", "secret_token": "${TELEGRAM_SECRET_TOKEN}",
+        "access_token": "${TELEGRAM_TOKEN}",
+        "secret_token": "${TELEGRAM_SECRET_TOKEN}",
         "api_base": "${TELEGRAM_API_BASE}",
     },
 }
@@ -91,7 +92,8 @@ def test_credentials_keep_only_configured_channels() -> None:
     creds, notes = effective_credentials(TEMPLATE, env)
     # References stay unexpanded: Rasa substitutes them, no secret is written to disk.
     assert creds["bot.channels.telegram.SecretTelegramInput"] == {
-        "access_token": "${TELEGRAM_TOKEN}", "secret_token": "${TELEGRAM_SECRET_TOKEN}",
+        "access_token": "${TELEGRAM_TOKEN}",
+        "secret_token": "${TELEGRAM_SECRET_TOKEN}",
     }
     assert creds[VOICE]["auth_token"] == "${TWILIO_AUTH_TOKEN}"
     assert notes == []

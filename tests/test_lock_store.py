@@ -59,10 +59,13 @@ def test_created_from_rasas_endpoint_config(redis_settings: dict[str, Any]) -> N
     from rasa.core.lock_store import LockStore
     from rasa.utils.endpoints import EndpointConfig
 
-    config = EndpointConfig(url=redis_settings["host"],
-                            type="bot.lock_store.HotlineRedisLockStore",
-                            port=redis_settings["port"], db=redis_settings["db"],
-                            key_prefix="hotlinetest")
+    config = EndpointConfig(
+        url=redis_settings["host"],
+        type="bot.lock_store.HotlineRedisLockStore",
+        port=redis_settings["port"],
+        db=redis_settings["db"],
+        key_prefix="hotlinetest",
+    )
     store = LockStore.create(config)
     assert isinstance(store, HotlineRedisLockStore)
     assert store.key_prefix.startswith("hotlinetest")

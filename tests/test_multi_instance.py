@@ -28,8 +28,16 @@ from bot.stack import ROOT, lock_store_settings, tracker_store_settings
 pytestmark = [pytest.mark.model, pytest.mark.postgres]
 
 MODEL = ROOT / "models" / "current.tar.gz"
-MESSAGES = ["hello", "what is a mutual?", "how do we apply?", "who decides?",
-            "is it still running?", "what's the hotline number?", "thanks", "goodbye"]
+MESSAGES = [
+    "hello",
+    "what is a mutual?",
+    "how do we apply?",
+    "who decides?",
+    "is it still running?",
+    "what's the hotline number?",
+    "thanks",
+    "goodbye",
+]
 
 
 def _free_port() -> int:
@@ -57,11 +65,26 @@ def two_instances(
     logs = [(work / f"rasa-{p}.log").open("wb") for p in ports]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "bot.rasa_runtime", "run", "--model", str(MODEL),
-             "--port", str(port), "--endpoints", str(work / "endpoints.yml"),
-             "--credentials", str(work / "credentials.yml"), "--enable-api",
-             "--auth-token", token],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "bot.rasa_runtime",
+                "run",
+                "--model",
+                str(MODEL),
+                "--port",
+                str(port),
+                "--endpoints",
+                str(work / "endpoints.yml"),
+                "--credentials",
+                str(work / "credentials.yml"),
+                "--enable-api",
+                "--auth-token",
+                token,
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
         )
         for port, log in zip(ports, logs, strict=True)
@@ -76,8 +99,10 @@ def two_instances(
                         break
                 except OSError:
                     if process.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"Rasa on {port} did not start:\n"
-                                    + (work / f"rasa-{port}.log").read_text()[-4000:])
+                        pytest.fail(
+                            f"Rasa on {port} did not start:\n"
+                            + (work / f"rasa-{port}.log").read_text()[-4000:]
+                        )
                     time.sleep(1)
         yield urls, token
     finally:
@@ -107,8 +132,9 @@ async def test_one_conversation_on_two_instances_takes_turns(
 
         replies = await asyncio.gather(*(say(i, m) for i, m in enumerate(MESSAGES)))
         assert all(reply for reply in replies), "every message is answered"
-        async with http.get(f"{urls[0]}/conversations/{sender}/tracker",
-                            params={"token": token}) as response:
+        async with http.get(
+            f"{urls[0]}/conversations/{sender}/tracker", params={"token": token}
+        ) as response:
             tracker = await response.json()
 
     kinds = [e["event"] for e in tracker["events"]]

@@ -79,9 +79,11 @@ def test_spacy_gives_the_same_tokens_lemmas_tags_and_vectors_without_ner(patched
     full = ORIGINAL_LOAD.__func__("en_core_web_md").model
     assert {"ner", "parser"} <= set(lean.disabled)
     assert "ner" in full.pipe_names
-    for text in ["What is a public service mutual and how do we apply?",
-                 "how much did Knowsley Youth Services get in 2014",
-                 "eligable?? 😀 <b>council</b> team"]:
+    for text in [
+        "What is a public service mutual and how do we apply?",
+        "how much did Knowsley Youth Services get in 2014",
+        "eligable?? 😀 <b>council</b> team",
+    ]:
         a, b = lean(text), full(text)
         assert [(t.text, t.lemma_, t.pos_, t.tag_) for t in a] == [
             (t.text, t.lemma_, t.pos_, t.tag_) for t in b
@@ -93,7 +95,11 @@ def test_spacy_gives_the_same_tokens_lemmas_tags_and_vectors_without_ner(patched
 def test_runs_rasas_command_line() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot.rasa_runtime", "--version"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Rasa Version" in done.stdout and "3.6.21" in done.stdout
@@ -104,8 +110,17 @@ def test_event_types_resolve_to_rasas_classes() -> None:
     from rasa.shared.utils.common import all_subclasses
 
     names = [c.type_name for c in all_subclasses(events.Event)] + [
-        "user", "bot", "action", "slot", "session_started", "active_loop", "followup",
-        "action_execution_rejected", "loop_interrupted", "entities", "user_featurization",
+        "user",
+        "bot",
+        "action",
+        "slot",
+        "session_started",
+        "active_loop",
+        "followup",
+        "action_execution_rejected",
+        "loop_interrupted",
+        "entities",
+        "user_featurization",
     ]
     for name in names:
         assert rasa_runtime.resolve_event_type(name) is ORIGINAL_RESOLVE(name)
@@ -138,7 +153,12 @@ def test_stored_events_deserialise_the_same(patched: object) -> None:
     ]
     assert Event.resolve_by_type is rasa_runtime.resolve_event_type
     assert [type(e).__name__ for e in deserialise_events(dicts)] == [
-        "UserUttered", "ActionExecuted", "BotUttered", "SlotSet", "SessionStarted"]
+        "UserUttered",
+        "ActionExecuted",
+        "BotUttered",
+        "SlotSet",
+        "SessionStarted",
+    ]
 
 
 def test_refuses_to_patch_another_rasa_release() -> None:

@@ -47,8 +47,10 @@ from tests.trackers import load_domain, make_tracker
             ["Do you give cash?", "what legal forms can we take."],
         ),
         ("first, what is a mutual. secondly who decides", ["what is a mutual.", "who decides"]),
-        ("tell me about the programme plus how to apply", ["tell me about the programme",
-                                                            "how to apply"]),
+        (
+            "tell me about the programme plus how to apply",
+            ["tell me about the programme", "how to apply"],
+        ),
     ],
 )
 def test_splits_at_new_questions(text: str, pieces: list[str]) -> None:
@@ -105,8 +107,10 @@ REPLACES = ["nlu_fallback", "ask_what_is_mutual", "ask_how_to_apply"]
 
 
 def _message(text: str, intent: str, confidence: float = 0.8) -> Message:
-    ranking = [{"name": intent, "confidence": confidence},
-               {"name": "ask_legal_forms", "confidence": 0.1}]
+    ranking = [
+        {"name": intent, "confidence": confidence},
+        {"name": "ask_legal_forms", "confidence": 0.1},
+    ]
     return Message(data={TEXT: text, INTENT: ranking[0], INTENT_RANKING_KEY: ranking})
 
 
@@ -148,28 +152,45 @@ def _ranked(text: str, *ranking: tuple[str, float]) -> Message:
 
 
 def test_one_question_diet_called_several_gets_diets_next_guess() -> None:
-    message = _ranked("what is a mutual, compared with a charity or a social enterprise",
-                      ("ask_several", 0.8), ("ask_what_is_mutual", 0.15), ("ask_legal_forms", 0.05))
+    message = _ranked(
+        "what is a mutual, compared with a charity or a social enterprise",
+        ("ask_several", 0.8),
+        ("ask_what_is_mutual", 0.15),
+        ("ask_legal_forms", 0.05),
+    )
     [out] = _component().process([message])
     assert out.get(INTENT)["name"] == "ask_what_is_mutual"
     assert out.get(INTENT)["confidence"] == pytest.approx(0.75)
     assert [r["name"] for r in out.get(INTENT_RANKING_KEY)] == [
-        "ask_what_is_mutual", "ask_legal_forms"]
+        "ask_what_is_mutual",
+        "ask_legal_forms",
+    ]
     assert out.get("question_segments") is None
 
 
 def test_one_question_with_no_clear_next_guess_falls_back() -> None:
-    message = _ranked("tell me everything about it", ("ask_several", 0.7),
-                      ("ask_mis", 0.06), ("greet", 0.06), ("help", 0.06), ("deny", 0.06),
-                      ("stop", 0.06))
+    message = _ranked(
+        "tell me everything about it",
+        ("ask_several", 0.7),
+        ("ask_mis", 0.06),
+        ("greet", 0.06),
+        ("help", 0.06),
+        ("deny", 0.06),
+        ("stop", 0.06),
+    )
     [out] = _component().process([message])
     assert out.get(INTENT) == {"name": "nlu_fallback", "confidence": 0.3}
 
 
 @pytest.mark.parametrize(
     "config",
-    [{"intent": ""}, {"replaces": "ask_how_to_apply"}, {"min_questions": 1},
-     {"fallback_threshold": 1.5}, {"fallback_threshold": "high"}],
+    [
+        {"intent": ""},
+        {"replaces": "ask_how_to_apply"},
+        {"min_questions": 1},
+        {"fallback_threshold": 1.5},
+        {"fallback_threshold": "high"},
+    ],
 )
 def test_component_refuses_bad_settings(config: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
@@ -212,8 +233,10 @@ def _several_tracker(text: str, ranking: list[tuple[str, float]]) -> Any:
 
 async def test_without_a_token_the_whole_message_intent_is_answered() -> None:
     dispatcher = CollectingDispatcher()
-    tracker = _several_tracker("what is a mutual and how do I apply",
-                               [("ask_what_is_mutual", 0.7), ("ask_how_to_apply", 0.2)])
+    tracker = _several_tracker(
+        "what is a mutual and how do I apply",
+        [("ask_what_is_mutual", 0.7), ("ask_how_to_apply", 0.2)],
+    )
     action = ActionAnswerSeveral(RasaNlu("http://127.0.0.1:9", ""))
     events = await action.run(dispatcher, tracker, load_domain())
     assert [m["response"] for m in dispatcher.messages] == ["utter_what_is_mutual"]
@@ -252,7 +275,8 @@ def _say(stack: LiveStack, sender: str, text: str) -> list[str]:
 def _active_loop(stack: LiveStack, sender: str) -> str | None:
     tracker = requests.get(
         f"{stack.rasa_url}/conversations/{sender}/tracker",
-        params={"token": stack.rasa_token}, timeout=30,
+        params={"token": stack.rasa_token},
+        timeout=30,
     ).json()
     return (tracker.get("active_loop") or {}).get("name")
 
@@ -263,15 +287,19 @@ def _response_text(name: str) -> str:
 
 @live
 def test_two_questions_get_two_answers_in_order(live_stack: LiveStack) -> None:
-    replies = _say(live_stack, uuid.uuid4().hex,
-                   "What is a public service mutual, and how do we apply?")
+    replies = _say(
+        live_stack, uuid.uuid4().hex, "What is a public service mutual, and how do we apply?"
+    )
     assert replies == [_response_text("utter_what_is_mutual"), _response_text("utter_how_to_apply")]
 
 
 @live
 def test_three_questions_with_typos_get_three_answers(live_stack: LiveStack) -> None:
-    replies = _say(live_stack, uuid.uuid4().hex,
-                   "is the programe still running? whats the hotline number? who decides")
+    replies = _say(
+        live_stack,
+        uuid.uuid4().hex,
+        "is the programe still running? whats the hotline number? who decides",
+    )
     assert replies == [
         _response_text("utter_still_running"),
         _response_text("utter_hotline_number"),
@@ -298,7 +326,9 @@ def test_several_questions_during_the_check_are_answered_then_it_asks_again(
     sender = uuid.uuid4().hex
     first = _say(live_stack, sender, "am I eligible?")
     replies = _say(live_stack, sender, "what is a public service mutual? and who decides on bids?")
-    assert replies[:2] == [_response_text("utter_what_is_mutual"),
-                           _response_text("utter_who_decides")]
+    assert replies[:2] == [
+        _response_text("utter_what_is_mutual"),
+        _response_text("utter_who_decides"),
+    ]
     assert replies[2] == first[-1]  # the same question again
     assert _active_loop(live_stack, sender) == "eligibility_form"

@@ -83,21 +83,31 @@ def test_default_endpoints_are_the_projects_own(env: dict[str, str]) -> None:
 
 
 def test_shared_tracker_and_lock_stores_for_several_instances(env: dict[str, str]) -> None:
-    config = StackConfig.from_env({
-        **env,
-        "RASA_PORT": "5998",
-        "RASA_TRACKER_STORE_URL": "postgresql://rasa:s3cret@db.internal:5433/tracker",
-        "RASA_LOCK_STORE_URL": "redis://:pw@cache.internal:6380/2",
-    })
+    config = StackConfig.from_env(
+        {
+            **env,
+            "RASA_PORT": "5998",
+            "RASA_TRACKER_STORE_URL": "postgresql://rasa:s3cret@db.internal:5433/tracker",
+            "RASA_LOCK_STORE_URL": "redis://:pw@cache.internal:6380/2",
+        }
+    )
     written = yaml.safe_load(write_endpoints(config).read_text())
     endpoints_file(config).unlink()
     assert written["tracker_store"] == {
-        "type": "bot.tracker_store.HotlineSQLTrackerStore", "dialect": "postgresql",
-        "url": "db.internal", "port": 5433, "db": "tracker", "username": "rasa",
+        "type": "bot.tracker_store.HotlineSQLTrackerStore",
+        "dialect": "postgresql",
+        "url": "db.internal",
+        "port": 5433,
+        "db": "tracker",
+        "username": "rasa",
         "password": "s3cret",
     }
     assert written["lock_store"] == {
-        "type": "bot.lock_store.HotlineRedisLockStore", "url": "cache.internal",
-        "port": 6380, "db": 2, "key_prefix": "mutualshotline", "password": "pw",
+        "type": "bot.lock_store.HotlineRedisLockStore",
+        "url": "cache.internal",
+        "port": 6380,
+        "db": 2,
+        "key_prefix": "mutualshotline",
+        "password": "pw",
     }
     assert written["action_endpoint"]["url"] == "http://localhost:${ACTIONS_PORT}/webhook"

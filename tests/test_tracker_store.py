@@ -34,8 +34,13 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, 
     if request.param == "sqlite":
         return {"dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
     url = make_url(request.getfixturevalue("pg_database_url"))
-    return {"dialect": "postgresql", "host": url.host, "port": url.port,
-            "db": url.database, "username": url.username}
+    return {
+        "dialect": "postgresql",
+        "host": url.host,
+        "port": url.port,
+        "db": url.database,
+        "username": url.username,
+    }
 
 
 def _turn(tracker: DialogueStateTracker, text: str, intent: str, reply: str) -> None:

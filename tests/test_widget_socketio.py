@@ -56,13 +56,19 @@ async def test_staff_message_through_the_rasa_api_reaches_the_socket(live_stack:
         )
         events = [
             {"event": "bot", "data": {"custom": {"typing": True, "sender": "staff"}}},
-            {"event": "bot", "text": "Hello, this is Sam.",
-             "metadata": {"sender": "staff", "staff_name": "Sam"}},
+            {
+                "event": "bot",
+                "text": "Hello, this is Sam.",
+                "metadata": {"sender": "staff", "staff_name": "Sam"},
+            },
         ]
         async with aiohttp.ClientSession() as http, http.post(url, json=events) as response:
             assert response.status == 200, await response.text()
         assert await asyncio.wait_for(inbox.get(), 10) == {"typing": True, "sender": "staff"}
         assert await asyncio.wait_for(inbox.get(), 10) == {
-            "text": "Hello, this is Sam.", "sender": "staff", "staff_name": "Sam"}
+            "text": "Hello, this is Sam.",
+            "sender": "staff",
+            "staff_name": "Sam",
+        }
     finally:
         await client.disconnect()

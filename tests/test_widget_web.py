@@ -81,8 +81,14 @@ class FakeServer:
         self.emitted: list[tuple[str, Any, str | None]] = []
 
     async def emit(
-        self, event: str, data: Any = None, to: str | None = None, room: str | None = None,
-        skip_sid: str | None = None, namespace: str | None = None, callback: Any = None,
+        self,
+        event: str,
+        data: Any = None,
+        to: str | None = None,
+        room: str | None = None,
+        skip_sid: str | None = None,
+        namespace: str | None = None,
+        callback: Any = None,
         ignore_queue: bool = False,
     ) -> None:
         """Same signature as python-socketio 5.8's `AsyncServer.emit`."""
@@ -120,8 +126,10 @@ async def test_hotline_channel_forwards_staff_fields_and_custom_payloads() -> No
         {"text": "How can I help?", "sender": "staff", "staff_name": "Sam"},
         {"typing": True, "sender": "staff"},
         {"text": "You're back with the automated assistant.", "handoff_state": None},
-        {"text": "Rate us", "quick_replies": [
-            {"content_type": "text", "title": "5", "payload": "/rate"}]},
+        {
+            "text": "Rate us",
+            "quick_replies": [{"content_type": "text", "title": "5", "payload": "/rate"}],
+        },
         {"anything": 1},
     ]
     assert {room for _, _, room in sio.emitted} == {"conv"}

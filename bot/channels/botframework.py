@@ -68,8 +68,15 @@ class AuthError(Exception):
 class HotlineBotFramework(BotFramework):
     """Sends activities with aiohttp, getting the app token from a configurable URL."""
 
-    def __init__(self, app_id: str, app_password: str, conversation: dict[str, Any],
-                 bot: Any, service_url: str, token_url: str = TOKEN_URL) -> None:
+    def __init__(
+        self,
+        app_id: str,
+        app_password: str,
+        conversation: dict[str, Any],
+        bot: Any,
+        service_url: str,
+        token_url: str = TOKEN_URL,
+    ) -> None:
         super().__init__(app_id, app_password, conversation, bot, service_url)
         self.token_url = token_url
 
@@ -78,8 +85,10 @@ class HotlineBotFramework(BotFramework):
         cached = _app_tokens.get(key)
         if cached is None or cached[1] < time.monotonic() + 60:
             form = {
-                "client_id": self.app_id, "client_secret": self.app_password,
-                "grant_type": "client_credentials", "scope": TOKEN_SCOPE,
+                "client_id": self.app_id,
+                "client_secret": self.app_password,
+                "grant_type": "client_credentials",
+                "scope": TOKEN_SCOPE,
             }
             async with (
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
@@ -104,20 +113,27 @@ class HotlineBotFramework(BotFramework):
             session.post(url, headers=headers, data=json.dumps(message_data)) as answer,
         ):
             if answer.status >= 400:
-                logger.error("Bot Framework refused an activity (%s): %s", answer.status,
-                             await answer.text())
+                logger.error(
+                    "Bot Framework refused an activity (%s): %s", answer.status, await answer.text()
+                )
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
         """A hero card whose buttons send their payload (Rasa sends invalid card actions)."""
         actions = [
-            {"type": "messageBack", "title": b["title"], "text": b.get("payload") or b["title"],
-             "displayText": b["title"]}
+            {
+                "type": "messageBack",
+                "title": b["title"],
+                "text": b.get("payload") or b["title"],
+                "displayText": b["title"],
+            }
             for b in buttons
         ]
-        card = {"contentType": "application/vnd.microsoft.card.hero",
-                "content": {"text": text, "buttons": actions}}
+        card = {
+            "contentType": "application/vnd.microsoft.card.hero",
+            "content": {"text": text, "buttons": actions},
+        }
         await self.send(self.prepare_message(recipient_id, {"attachments": [card]}))
 
 
@@ -165,13 +181,19 @@ class VerifiedBotFrameworkInput(BotFrameworkInput):
             if not credentials.get(key):
                 raise InvalidConfigException(f"The botframework channel needs `{key}`")
         return cls(
-            credentials["app_id"], credentials["app_password"],
+            credentials["app_id"],
+            credentials["app_password"],
             openid_url=credentials.get("openid_url") or OPENID_URL,
             token_url=credentials.get("token_url") or TOKEN_URL,
         )
 
-    def __init__(self, app_id: str, app_password: str, openid_url: str = OPENID_URL,
-                 token_url: str = TOKEN_URL) -> None:
+    def __init__(
+        self,
+        app_id: str,
+        app_password: str,
+        openid_url: str = OPENID_URL,
+        token_url: str = TOKEN_URL,
+    ) -> None:
         # Not super().__init__: it downloads Microsoft's keys synchronously at start-up.
         self.app_id = app_id
         self.app_password = app_password
@@ -184,16 +206,19 @@ class VerifiedBotFrameworkInput(BotFrameworkInput):
         self._last_refresh = 0.0
         self._refresh_lock = asyncio.Lock()
 
-    def output_for(self, conversation: dict[str, Any], bot: Any,
-                   service_url: str) -> HotlineBotFramework:
+    def output_for(
+        self, conversation: dict[str, Any], bot: Any, service_url: str
+    ) -> HotlineBotFramework:
         """An output channel for one conversation."""
-        return HotlineBotFramework(self.app_id, self.app_password, conversation, bot,
-                                   service_url, self.token_url)
+        return HotlineBotFramework(
+            self.app_id, self.app_password, conversation, bot, service_url, self.token_url
+        )
 
     async def _refresh_keys(self) -> None:
-        async with self._refresh_lock, aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=15)
-        ) as session:
+        async with (
+            self._refresh_lock,
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
+        ):
             self._last_refresh = time.monotonic()
             async with session.get(self.openid_url) as answer:
                 answer.raise_for_status()
@@ -233,8 +258,9 @@ class VerifiedBotFrameworkInput(BotFrameworkInput):
             try:
                 await self._refresh_keys()
             except (aiohttp.ClientError, KeyError, ValueError) as error:
-                logger.warning("Could not fetch Bot Framework keys from %s: %s",
-                               self.openid_url, error)
+                logger.warning(
+                    "Could not fetch Bot Framework keys from %s: %s", self.openid_url, error
+                )
         key = self.jwt_keys.get(str(kid))
         if key is None:
             raise AuthError(f"unknown key id {kid!r}")
@@ -243,9 +269,12 @@ class VerifiedBotFrameworkInput(BotFrameworkInput):
             raise AuthError("key not endorsed for this channel")
         try:
             claims = jwt.decode(
-                token, key=RSAAlgorithm.from_jwk(json.dumps(key)),  # type: ignore[arg-type]
+                token,
+                key=RSAAlgorithm.from_jwk(json.dumps(key)),  # type: ignore[arg-type]
                 algorithms=["RS256"],
-                audience=self.app_id, issuer=self.issuer, leeway=LEEWAY_SECONDS,
+                audience=self.app_id,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iss", "aud"]},
             )
         except jwt.PyJWTError as error:
@@ -288,8 +317,13 @@ class VerifiedBotFrameworkInput(BotFrameworkInput):
             )
             try:
                 await on_new_message(
-                    UserMessage(activity["text"], out_channel, activity["from"]["id"],
-                                input_channel=self.name(), metadata=metadata)
+                    UserMessage(
+                        activity["text"],
+                        out_channel,
+                        activity["from"]["id"],
+                        input_channel=self.name(),
+                        metadata=metadata,
+                    )
                 )
             except Exception:
                 logger.exception("Could not handle a Bot Framework activity")

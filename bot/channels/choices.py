@@ -24,9 +24,20 @@ MAX_DIGIT_CHOICES = 9
 _YES = {"yes", "y", "/affirm"}
 _NO = {"no", "n", "/deny"}
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
 }
 _REPLY = re.compile(
     r"^\s*(?:(?:option|number|press(?:ed)?|choice)\s+)?(?P<n>\d{1,2}|[a-z]+)\s*[.)!]?\s*$",

@@ -35,12 +35,16 @@ ALWAYS_ON = ("rest", "socketio", VOICE)
 # Per channel: groups of settings; every group needs at least one setting present.
 REQUIRED: dict[str, list[tuple[str, ...]]] = {
     "bot.channels.twilio.SignedTwilioInput": [
-        ("account_sid",), ("auth_token",), ("twilio_number", "whatsapp_number"),
+        ("account_sid",),
+        ("auth_token",),
+        ("twilio_number", "whatsapp_number"),
     ],
     "bot.channels.telegram.SecretTelegramInput": [("access_token",), ("secret_token",)],
     "bot.channels.slack.SignedSlackInput": [("slack_token",), ("slack_signing_secret",)],
     "bot.channels.facebook.SignedFacebookInput": [
-        ("verify",), ("secret",), ("page-access-token",),
+        ("verify",),
+        ("secret",),
+        ("page-access-token",),
     ],
     "bot.channels.botframework.VerifiedBotFrameworkInput": [("app_id",), ("app_password",)],
 }

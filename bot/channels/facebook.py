@@ -46,8 +46,9 @@ QUICK_REPLY_LIMIT = 13
 class HotlineMessengerClient(MessengerClient):
     """fbmessenger's client with a configurable Graph API host."""
 
-    def __init__(self, page_access_token: str, app_secret: str | None,
-                 graph_base: str = GRAPH_API_BASE) -> None:
+    def __init__(
+        self, page_access_token: str, app_secret: str | None, graph_base: str = GRAPH_API_BASE
+    ) -> None:
         super().__init__(page_access_token, api_version=GRAPH_API_VERSION, app_secret=app_secret)
         self.graph_url = f"{graph_base.rstrip('/')}/v{GRAPH_API_VERSION}"
 
@@ -82,8 +83,12 @@ class HotlineMessengerBot(MessengerBot):
 class HotlineMessenger(Messenger):
     """Rasa's webhook handler, sending through `HotlineMessengerClient`."""
 
-    def __init__(self, client: MessengerClient,
-                 on_new_message: Callable[[UserMessage], Awaitable[Any]], agent: Any) -> None:
+    def __init__(
+        self,
+        client: MessengerClient,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        agent: Any,
+    ) -> None:
         self.agent = agent
         self.on_new_message = on_new_message
         self.client = client
@@ -141,12 +146,15 @@ class SignedFacebookInput(FacebookInput):
             if not credentials.get(key):
                 raise InvalidConfigException(f"The facebook channel needs `{key}`")
         return cls(
-            credentials["verify"], credentials["secret"], credentials["page-access-token"],
+            credentials["verify"],
+            credentials["secret"],
+            credentials["page-access-token"],
             credentials.get("api_base") or GRAPH_API_BASE,
         )
 
-    def __init__(self, fb_verify: str, fb_secret: str, fb_access_token: str,
-                 graph_base: str = GRAPH_API_BASE) -> None:
+    def __init__(
+        self, fb_verify: str, fb_secret: str, fb_access_token: str, graph_base: str = GRAPH_API_BASE
+    ) -> None:
         super().__init__(fb_verify, fb_secret, fb_access_token)
         self.graph_base = graph_base
 

@@ -123,7 +123,8 @@ class SignedSlackInput(SlackInput):
                     if text is not None:
                         metadata = self.get_metadata(request)
                         sender_id = self._get_conversation_id(
-                            payload["user"]["id"], metadata.get("out_channel"),
+                            payload["user"]["id"],
+                            metadata.get("out_channel"),
                             metadata.get("thread_id"),
                         )
                         return await self.process_message(

@@ -83,8 +83,7 @@ class HotlineSocketIOOutput(SocketIOOutput):
         extra = forwarded(kwargs)
         parts = text.strip().split("\n\n") or [text]
         replies = [
-            {"content_type": "text", "title": b["title"], "payload": b["payload"]}
-            for b in buttons
+            {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in buttons
         ]
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
@@ -123,9 +122,7 @@ class HotlineSocketIOInput(SocketIOInput):
             return super().get_output_channel()
         return HotlineSocketIOOutput(self.sio, self.bot_message_evt)
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Rasa's blueprint, with replies to caller messages sent through our output.
 
         Args:

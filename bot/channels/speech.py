@@ -15,9 +15,7 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s<>()]+[^\s<>().,;:!?'\"]", re.IGNOREC
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 _MD_MARKS = re.compile(r"(\*\*|__|\*|`)")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+", re.MULTILINE)
-_EMOJI = re.compile(
-    "[\U0001f000-\U0001faff\U00002600-\U000027bf\U0000fe0f\U0001f1e6-\U0001f1ff]"
-)
+_EMOJI = re.compile("[\U0001f000-\U0001faff\U00002600-\U000027bf\U0000fe0f\U0001f1e6-\U0001f1ff]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 # £ amounts: "£93,000", "£1.7m", "£10 million", "£500k", "£25,000.50".
 _AMOUNT = re.compile(

@@ -93,8 +93,9 @@ class SecretTelegramInput(TelegramInput):
             )
         return cls(str(token), str(secret), credentials.get("api_base") or TELEGRAM_API_BASE)
 
-    def __init__(self, access_token: str, secret_token: str,
-                 api_base: str = TELEGRAM_API_BASE) -> None:
+    def __init__(
+        self, access_token: str, secret_token: str, api_base: str = TELEGRAM_API_BASE
+    ) -> None:
         super().__init__(access_token, verify=None, webhook_url=None, debug_mode=False)
         self.secret_token = secret_token
         self.api_base = api_base
@@ -142,8 +143,13 @@ class SecretTelegramInput(TelegramInput):
             text = await resolve_reply(agent, sender_id, text) or text
             try:
                 await on_new_message(
-                    UserMessage(text, out_channel, sender_id, input_channel=self.name(),
-                                metadata={"telegram": {"update_id": update.update_id}})
+                    UserMessage(
+                        text,
+                        out_channel,
+                        sender_id,
+                        input_channel=self.name(),
+                        metadata={"telegram": {"update_id": update.update_id}},
+                    )
                 )
             except Exception:  # Telegram retries failed updates; one bad turn must not loop
                 logger.exception("Could not handle a Telegram update")

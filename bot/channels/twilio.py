@@ -115,8 +115,9 @@ class HotlineTwilioOutput(TwilioOutput):
                 session.post(url, data=form, auth=auth) as answer,
             ):
                 if answer.status >= 400:
-                    logger.error("Twilio refused a message (%s): %s", answer.status,
-                                 await answer.text())
+                    logger.error(
+                        "Twilio refused a message (%s): %s", answer.status, await answer.text()
+                    )
                     return None
                 return await answer.json(content_type=None)
         except aiohttp.ClientError as error:
@@ -215,8 +216,13 @@ class SignedTwilioInput(TwilioInput):
             }
             try:
                 await on_new_message(
-                    UserMessage(text, self.get_output_channel(), sender,
-                                input_channel=self.name(), metadata=metadata)
+                    UserMessage(
+                        text,
+                        self.get_output_channel(),
+                        sender,
+                        input_channel=self.name(),
+                        metadata=metadata,
+                    )
                 )
             except Exception:  # a bad turn must not make Twilio retry the webhook
                 logger.exception("Could not handle a Twilio message")
@@ -227,6 +233,9 @@ class SignedTwilioInput(TwilioInput):
     def get_output_channel(self) -> OutputChannel:
         """An output channel that can also push (used for staff replies in a handoff)."""
         return HotlineTwilioOutput(
-            str(self.account_sid), str(self.auth_token), self.twilio_number,
-            self.whatsapp_number, self.api_base,
+            str(self.account_sid),
+            str(self.auth_token),
+            self.twilio_number,
+            self.whatsapp_number,
+            self.api_base,
         )

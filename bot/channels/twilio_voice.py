@@ -123,8 +123,12 @@ class HotlineVoiceInput(TwilioVoiceInput):
         language: str = "en-GB",
     ) -> None:
         super().__init__(
-            initial_prompt, reprompt_fallback_phrase, assistant_voice,
-            speech_timeout, speech_model, enhanced,
+            initial_prompt,
+            reprompt_fallback_phrase,
+            assistant_voice,
+            speech_timeout,
+            speech_model,
+            enhanced,
         )
         self.auth_token = auth_token
         self.public_url = public_url
@@ -168,8 +172,9 @@ class HotlineVoiceInput(TwilioVoiceInput):
                     }
                 }
                 await on_new_message(
-                    UserMessage(text, collector, sender, input_channel=self.name(),
-                                metadata=metadata)
+                    UserMessage(
+                        text, collector, sender, input_channel=self.name(), metadata=metadata
+                    )
                 )
                 twiml = self.build_response(collector.messages)
             else:
@@ -217,9 +222,7 @@ class HotlineVoiceInput(TwilioVoiceInput):
         messages = last_bot_turn(tracker) or [{"text": self.reprompt_fallback_phrase or ""}]
         return self.build_response(messages, silences=silences)
 
-    def build_response(
-        self, messages: list[dict[str, Any]], silences: int = 0
-    ) -> VoiceResponse:
+    def build_response(self, messages: list[dict[str, Any]], silences: int = 0) -> VoiceResponse:
         """TwiML for one turn: the bot's messages spoken, then listen (or transfer).
 
         Args:

@@ -55,6 +55,7 @@ class Base(metaclass=DeclarativeMeta):
     metadata = mapper_registry.metadata
     __init__ = mapper_registry.constructor
 
+
 NAME_LENGTH = 200
 
 
@@ -241,9 +242,7 @@ class StaffSession(Base):
     __tablename__ = "staff_sessions"
 
     token_hash = Column(String(64), primary_key=True)
-    user_id = Column(
-        ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    user_id = Column(ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True)
     csrf_token = Column(String(64), nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False)
     expires_at = Column(DateTime(timezone=True), nullable=False)

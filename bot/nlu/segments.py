@@ -89,5 +89,6 @@ def question_count(text: str, pieces: list[str] | None = None) -> int:
 
     ``pieces`` are the message's pieces if the caller has already split it.
     """
-    return sum(1 for piece in (split_questions(text) if pieces is None else pieces)
-               if is_question(piece))
+    return sum(
+        1 for piece in (split_questions(text) if pieces is None else pieces) if is_question(piece)
+    )

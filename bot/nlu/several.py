@@ -49,9 +49,7 @@ class ConfigError(ValueError):
     """The component's settings in ``config.yml`` are unusable."""
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SeveralQuestionsClassifier(GraphComponent, IntentClassifier):  # type: ignore[misc]
     """Relabels messages that ask two or more questions as one intent."""
 
@@ -119,7 +117,8 @@ class SeveralQuestionsClassifier(GraphComponent, IntentClassifier):  # type: ign
         if name not in self.replaces and name != self.intent:
             return  # most messages: nothing to split
         ranking = [
-            r for r in message.get(INTENT_RANKING_KEY) or []
+            r
+            for r in message.get(INTENT_RANKING_KEY) or []
             if r.get(INTENT_NAME_KEY) != self.intent
         ]
         pieces = split_questions(text)
@@ -134,9 +133,11 @@ class SeveralQuestionsClassifier(GraphComponent, IntentClassifier):  # type: ign
         # The classifier said "several" of a message that holds one question: take its
         # next guess, as sure as it is among the other intents.
         several = next(
-            (float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-             for r in message.get(INTENT_RANKING_KEY) or []
-             if r.get(INTENT_NAME_KEY) == self.intent),
+            (
+                float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+                for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get(INTENT_NAME_KEY) == self.intent
+            ),
             0.0,
         )
         others = [r for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT]
