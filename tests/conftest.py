@@ -136,3 +136,10 @@ async def awards_actions(seeded_sqlite: Settings) -> AsyncIterator[Settings]:
     yield seeded_sqlite
     await DATABASE.dispose()
     DATABASE.configure(None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts the whole stack needs the trained model, whatever its marks say."""
+    for item in items:
+        if "live_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
