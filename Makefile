@@ -58,9 +58,10 @@ run: train seed ## set up, train if needed, start the whole stack (SQLite)
 # --- tests ----------------------------------------------------------------
 PY_TREES := bot actions tests benchmarks scripts
 
-lint: $(VENV)/.installed ## ruff (lint and format check)
+lint: $(VENV)/.installed ## ruff (lint, format check) and the import layers (import-linter)
 	$(PY) -m ruff check $(PY_TREES)
 	$(PY) -m ruff format --check $(PY_TREES)
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: $(VENV)/.installed ## format and autofix the code
 	$(PY) -m ruff format $(PY_TREES)

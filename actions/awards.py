@@ -53,8 +53,8 @@ from bot.awards.repository import (
     register_totals,
     search_awards,
 )
-from bot.awards.vocabulary import AWARD_ATTRIBUTES
 from bot.config import Settings
+from bot.core.vocabulary import AWARD_ATTRIBUTES
 from bot.db.session import create_engine, create_sessionmaker
 
 logger = logging.getLogger(__name__)

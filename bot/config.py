@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot.handoff.hours import HoursError, StaffedHours, parse_hours
+from bot.core.hours import HoursError, StaffedHours, parse_hours
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

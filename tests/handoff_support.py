@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings
-from bot.handoff.hours import parse_hours
+from bot.core.hours import parse_hours
 
 INTERNAL_TOKEN = "internal-test-token-0123456789"
 RASA_TOKEN = "rasa-test-token-0123456789"

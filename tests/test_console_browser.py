@@ -17,7 +17,8 @@ import aiohttp
 import pytest
 
 from bot.config import Settings
-from bot.web.app import STATIC_DIR, create_app
+from bot.web.app import create_app
+from bot.web.context import STATIC_DIR
 from tests.handoff_support import INTERNAL, PASSWORDS, FakeRasa
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))

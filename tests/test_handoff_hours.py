@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.config import ConfigError, Settings
-from bot.handoff.hours import UK, HoursError, parse_hours
+from bot.core.hours import UK, HoursError, parse_hours
 
 UTC = dt.timezone.utc
 WEEKDAYS = parse_hours("mon-fri 09:00-17:00", "2026-12-25,2026-12-26")

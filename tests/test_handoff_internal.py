@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.config import Settings
-from bot.handoff.hours import parse_hours
+from bot.core.hours import parse_hours
 from bot.web.app import create_app
 from tests.handoff_support import INTERNAL, FakeRasa, create_handoff, login, relay
 

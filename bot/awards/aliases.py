@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from bot.awards.vocabulary import NAME_KINDS
+from bot.core.vocabulary import NAME_KINDS
 
 _LEGAL_SUFFIX = re.compile(
     r"[\s,]+(CIC|C\.I\.C\.|LLP|Ltd\.?|Limited|plc|PLC|CIO|Co-operative Ltd)$", re.IGNORECASE

@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from bot.awards.aliases import clean_name
-from bot.awards.vocabulary import REGIONS, SME_FLAGS, STAGES
+from bot.core.vocabulary import REGIONS, SME_FLAGS, STAGES
 
 COLUMNS = (
     "recipient",

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.awards.aliases import AliasEntry, build_aliases, derive_place
 from bot.awards.csv_io import AwardRow, RowError
-from bot.awards.vocabulary import REGIONS
+from bot.core.vocabulary import REGIONS
 from bot.db.models import Alias, Award, AwardSupplier, PublicBody, Recipient, Sector, Supplier
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.sql import Select
 
 from bot.awards.csv_io import AwardRow, SupplierRow
 from bot.awards.matching import NameIndex
-from bot.awards.vocabulary import REGIONS
+from bot.core.vocabulary import REGIONS
 from bot.db.models import (
     Alias,
     Award,

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
-from bot.awards.vocabulary import DATE_PRECISIONS, NAME_KINDS, SME_FLAGS, STAGES
+from bot.core.vocabulary import DATE_PRECISIONS, NAME_KINDS, SME_FLAGS, STAGES
 
 # Stable constraint names, so migrations can refer to them on both backends.
 NAMING_CONVENTION = {

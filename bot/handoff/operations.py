@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.clock import utcnow
 from bot.db.models import HandoffTicket
 from bot.handoff import service
-from bot.handoff.clock import utcnow
-from bot.handoff.rasa_client import TYPING_EVENT, RasaUnavailable, bot_message, slot_event
+from bot.handoff.ports import TYPING_EVENT, RasaUnavailable, bot_message, slot_event
 from bot.handoff.runtime import HandoffRuntime
 from bot.handoff.service import HandoffError
 from bot.staff.accounts import Staff, audit

@@ -1,10 +1,9 @@
-"""The handoff's live parts: console WebSockets, the Rasa client, queue-position updates.
+"""The handoff's live parts: queue-position updates, delivery to callers and consoles.
 
-One `HandoffRuntime` per web app (created by `handoff_ctx`, a `cleanup_ctx`):
+One `HandoffRuntime` per web app (created by `bot.web.live.handoff_ctx`), given
+the ports it talks through (`bot.handoff.ports`: Rasa's conversations and the
+consoles' broadcaster):
 
-- `ConsoleHub` keeps the open console WebSockets and pushes events to them:
-  `{"type": "ticket", "event": "created"|"updated", "ticket": {...}}`,
-  `{"type": "message", "ticket_id": n, "message": {...}}`, `{"type": "callback", ...}`.
 - A single background worker sends waiting callers a queue update through Rasa
   when their place changes. Changes are coalesced: a burst of 20 handoffs wakes
   the worker once or twice, not 20 times, and updates go out in order.
@@ -14,21 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
-from aiohttp import web
 from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
+from bot.core.clock import utcnow
 from bot.db.models import HandoffTicket
 from bot.handoff import service
-from bot.handoff.clock import utcnow
-from bot.handoff.rasa_client import RasaClient, RasaUnavailable, bot_message
+from bot.handoff.ports import Broadcaster, Conversations, RasaUnavailable, bot_message
 
 log = logging.getLogger(__name__)
 
@@ -53,41 +49,6 @@ def queue_update_text(position: int, wait_seconds: int) -> str:
     )
 
 
-class ConsoleHub:
-    """The open console WebSockets; broadcasts JSON events to all of them."""
-
-    def __init__(self) -> None:
-        self._sockets: set[web.WebSocketResponse] = set()
-
-    def add(self, ws: web.WebSocketResponse) -> None:
-        """Register a connected socket."""
-        self._sockets.add(ws)
-
-    def discard(self, ws: web.WebSocketResponse) -> None:
-        """Forget a socket (closed)."""
-        self._sockets.discard(ws)
-
-    async def broadcast(self, payload: dict[str, Any]) -> None:
-        """Send an event to every console; a dead socket is dropped, never blocks the rest."""
-        if not self._sockets:
-            return
-        data = json.dumps(payload)
-        sockets = list(self._sockets)
-        results = await asyncio.gather(
-            *(ws.send_str(data) for ws in sockets), return_exceptions=True
-        )
-        for ws, result in zip(sockets, results, strict=True):
-            if isinstance(result, BaseException):
-                self._sockets.discard(ws)
-
-    async def close_all(self) -> None:
-        """Close every socket (shutdown)."""
-        for ws in list(self._sockets):
-            with contextlib.suppress(Exception):
-                await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"shutdown")
-        self._sockets.clear()
-
-
 class HandoffRuntime:
     """Shared objects of the handoff for one application.
 
@@ -98,11 +59,17 @@ class HandoffRuntime:
 
     """
 
-    def __init__(self, settings: Settings, sessions: sessionmaker, rasa: RasaClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker,
+        rasa: Conversations,
+        hub: Broadcaster,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.rasa = rasa
-        self.hub = ConsoleHub()
+        self.hub = hub
         self._queue_dirty = asyncio.Event()
         # Creations are serialised so each caller is told a distinct, correct place
         # (concurrent transactions cannot see each other's new tickets).
@@ -114,12 +81,11 @@ class HandoffRuntime:
         self._worker = asyncio.create_task(self._queue_worker(), name="handoff-queue-updates")
 
     async def stop(self) -> None:
-        """Stop the worker and close the consoles."""
+        """Stop the worker."""
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-        await self.hub.close_all()
 
     def queue_changed(self) -> None:
         """Note that the queue changed; the worker recomputes places soon."""
@@ -190,31 +156,3 @@ class HandoffRuntime:
             )
         )
         return changed
-
-
-HANDOFF = web.AppKey("handoff", HandoffRuntime)
-
-
-async def handoff_ctx(app: web.Application) -> AsyncIterator[None]:
-    """`cleanup_ctx`: the ClientSession for Rasa, the runtime and its worker.
-
-    Must come after the database context (it uses the app's session factory).
-
-    Args:
-        app: The application.
-
-    Yields:
-        While the application runs.
-
-    """
-    from bot.web.app import SESSIONMAKER, SETTINGS
-
-    settings = app[SETTINGS]
-    async with aiohttp.ClientSession() as http:
-        runtime = HandoffRuntime(
-            settings, app[SESSIONMAKER], RasaClient(http, settings.rasa_url, settings.rasa_token)
-        )
-        app[HANDOFF] = runtime
-        runtime.start()
-        yield
-        await runtime.stop()

@@ -20,6 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.clock import as_utc, iso, utcnow
+from bot.core.hours import UK
 from bot.db.models import (
     OPEN_STATUSES,
     CallbackRequest,
@@ -29,8 +31,6 @@ from bot.db.models import (
     HandoffTicket,
     StaffUser,
 )
-from bot.handoff.clock import as_utc, iso, utcnow
-from bot.handoff.hours import UK
 from bot.handoff.summary import one_line
 from bot.staff.accounts import Staff
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.clock import as_utc, utcnow
 from bot.handoff import service
-from bot.handoff.clock import as_utc, utcnow
-from bot.handoff.rasa_client import RasaClient, RasaUnavailable
+from bot.handoff.ports import Conversations, RasaUnavailable
 from bot.handoff.summary import derive_from_tracker
 
 
@@ -65,7 +65,7 @@ def tracker_entries(tracker: Mapping[str, Any], before: dt.datetime) -> list[dic
 
 
 async def conversation_detail(
-    session: AsyncSession, rasa: RasaClient, ticket_id: int
+    session: AsyncSession, rasa: Conversations, ticket_id: int
 ) -> dict[str, Any]:
     """A ticket with its transcript and the bot's summary.
 

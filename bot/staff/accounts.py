@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.clock import as_utc, utcnow
 from bot.db.models import STAFF_ROLES, AuditEntry, LoginAttempt, StaffSession, StaffUser
-from bot.handoff.clock import as_utc, utcnow
 from bot.staff.passwords import (
     check_policy,
     hash_password_async,

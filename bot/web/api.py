@@ -24,14 +24,14 @@ from aiohttp import web
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.clock import iso, utcnow
 from bot.db.models import TICKET_STATUSES, AuditEntry, CallbackRequest, CannedResponse
 from bot.handoff import operations, service
-from bot.handoff.clock import iso, utcnow
-from bot.handoff.runtime import HANDOFF
 from bot.handoff.service import HandoffError
 from bot.handoff.transcript import conversation_detail
 from bot.staff import accounts
-from bot.web.app import SETTINGS, request_session
+from bot.web.context import SETTINGS, request_session
+from bot.web.live import HANDOFF
 from bot.web.security import (
     clear_session_cookie,
     current_auth,

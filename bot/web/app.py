@@ -10,61 +10,18 @@ themselves here (`bot.web.awards.setup_routes`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
-
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import sessionmaker
 
 from bot.awards.formatting import format_gbp
 from bot.config import Settings
-from bot.db.session import create_engine, create_sessionmaker
-
-WEB_DIR = Path(__file__).resolve().parent
-TEMPLATES_DIR = WEB_DIR / "templates"
-STATIC_DIR = WEB_DIR / "static"
-
-SETTINGS = web.AppKey("settings", Settings)
-ENGINE = web.AppKey("engine", AsyncEngine)
-SESSIONMAKER = web.AppKey("sessionmaker", sessionmaker)
-
-
-async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Create the engine at start-up and dispose of it at shutdown.
-
-    Args:
-        app: The application.
-
-    Yields:
-        While the application runs.
-
-    """
-    engine = create_engine(app[SETTINGS])
-    app[ENGINE] = engine
-    app[SESSIONMAKER] = create_sessionmaker(engine)
-    yield
-    await engine.dispose()
-
-
-@asynccontextmanager
-async def request_session(request: web.Request) -> AsyncIterator[AsyncSession]:
-    """Open the request's database session (closed when the handler is done).
-
-    Args:
-        request: The current request.
-
-    Yields:
-        A session.
-
-    """
-    async with request.app[SESSIONMAKER]() as session:
-        yield session
+from bot.web import awards
+from bot.web.console import setup_console
+from bot.web.context import SETTINGS, STATIC_DIR, TEMPLATES_DIR, database_ctx, request_session
+from bot.web.widget import setup_widget
 
 
 async def health(request: web.Request) -> web.Response:
@@ -95,8 +52,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
         The application, ready for `web.run_app` or `aiohttp_client`.
 
     """
-    from bot.web import awards  # routes import this module's keys
-
     settings = settings or Settings.from_env()
     app = web.Application()
     app[SETTINGS] = settings
@@ -109,12 +64,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     app.router.add_get("/health", health, name="health")
     awards.setup_routes(app)
-    from bot.web.console import setup_console  # handoff: staff console, staff and internal APIs
-
-    setup_console(app)
-    from bot.web.widget import setup_widget  # the web chat widget and its demo page
-
-    setup_widget(app)
+    setup_console(app)  # handoff: staff console, staff and internal APIs
+    setup_widget(app)  # the web chat widget and its demo page
     if STATIC_DIR.is_dir():
         app.router.add_static("/static/", STATIC_DIR, name="static")
     return app

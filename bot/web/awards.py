@@ -40,7 +40,7 @@ from bot.awards.repository import (
     programme_figures,
     search_awards,
 )
-from bot.web.app import request_session
+from bot.web.context import request_session
 
 CAVEAT = (
     "This register lists the published awards we know of. It is incomplete: "

@@ -27,15 +27,15 @@ import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
+from bot.core.clock import utcnow
 from bot.db.models import AuditEntry
 from bot.handoff import operations, service
-from bot.handoff.clock import utcnow
-from bot.handoff.runtime import HANDOFF, handoff_ctx
 from bot.handoff.service import HandoffError
 from bot.handoff.transcript import conversation_detail
 from bot.staff import accounts
 from bot.web import api, internal
-from bot.web.app import SETTINGS, STATIC_DIR, request_session
+from bot.web.context import SETTINGS, STATIC_DIR, request_session
+from bot.web.live import CONSOLE_HUB, HANDOFF, handoff_ctx
 from bot.web.security import (
     LOGIN_CSRF_COOKIE,
     STAFF_HEADERS,
@@ -327,18 +327,18 @@ async def console_ws(request: web.Request) -> web.WebSocketResponse:
         raise web.HTTPForbidden(text="cross-site WebSocket refused")
     ws = web.WebSocketResponse(heartbeat=25)
     await ws.prepare(request)
-    runtime = request.app[HANDOFF]
+    hub = request.app[CONSOLE_HUB]
     async with request_session(request) as session:
         views = await service.list_tickets(session, ["queued", "assigned"])
     now = utcnow()
     await ws.send_json({"type": "snapshot", "tickets": [v.to_json(now) for v in views]})
-    runtime.hub.add(ws)
+    hub.add(ws)
     try:
         async for message in ws:
             if message.type == WSMsgType.TEXT and message.data == "ping":
                 await ws.send_str('{"type": "pong"}')
     finally:
-        runtime.hub.discard(ws)
+        hub.discard(ws)
     return ws
 
 

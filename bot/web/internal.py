@@ -11,13 +11,13 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.core.clock import utcnow
 from bot.core.phone import normalise_uk_phone
 from bot.db.models import PRIORITIES, CallbackRequest
 from bot.handoff import operations, service
-from bot.handoff.clock import utcnow
-from bot.handoff.runtime import HANDOFF
 from bot.handoff.service import HandoffError
-from bot.web.app import SETTINGS, request_session
+from bot.web.context import SETTINGS, request_session
+from bot.web.live import HANDOFF
 from bot.web.security import json_error
 from bot.web.validation import InputError, read_json, text_field
 

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.staff.accounts import AuthSession, LoginResult, Staff, login, session_for_token
-from bot.web.app import SETTINGS, request_session
+from bot.web.context import SETTINGS, request_session
 
 SESSION_COOKIE = "hotline_session"
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"

@@ -27,7 +27,9 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.web.app import STATIC_DIR
+from bot.handoff.ports import RasaUnavailable
+from bot.web.context import STATIC_DIR
+from bot.web.live import HANDOFF
 
 HOTLINE_NUMBER = "0845 5390543"
 WIDGET_JS = STATIC_DIR / "widget" / "widget.js"
@@ -200,9 +202,6 @@ async def widget_history(request: web.Request) -> web.Response:
     Returns:
         200 `{"items": [...]}`; 400 for a malformed id; 503 if Rasa cannot be read.
     """
-    from bot.handoff.rasa_client import RasaUnavailable
-    from bot.handoff.runtime import HANDOFF
-
     session_id = request.query.get("session_id", "")
     if not SESSION_ID.match(session_id):
         return web.json_response({"error": "session_id is missing or malformed"}, status=400)

@@ -1,4 +1,4 @@
-"""A small client of Rasa's HTTP API: append events to a tracker, read a tracker.
+"""A small client of Rasa's HTTP API (the handoff's `Conversations`, over aiohttp).
 
 Only two calls are needed (see docs/handoff.md). Without `RASA_TOKEN` the HTTP
 API is off, so the client is disabled: appends raise `RasaUnavailable` and the
@@ -14,12 +14,10 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.handoff.ports import RasaUnavailable
+
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
-
-
-class RasaUnavailable(RuntimeError):
-    """Rasa could not be reached, refused the call, or no token is configured."""
 
 
 class RasaClient:
@@ -105,22 +103,3 @@ class RasaClient:
         if not isinstance(body, dict):
             raise RasaUnavailable("Rasa returned a tracker that is not an object")
         return body
-
-
-def bot_message(text: str, **metadata: Any) -> dict[str, Any]:
-    """A `bot` event that Rasa delivers to the caller."""
-    event: dict[str, Any] = {"event": "bot", "text": text}
-    if metadata:
-        event["metadata"] = metadata
-    return event
-
-
-def slot_event(name: str, value: Any) -> dict[str, Any]:
-    """A `slot` (SlotSet) event."""
-    return {"event": "slot", "name": name, "value": value}
-
-
-TYPING_EVENT: dict[str, Any] = {
-    "event": "bot",
-    "data": {"custom": {"typing": True, "sender": "staff"}},
-}
