@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.hotline_api import HotlineApi, HotlineUnavailable
 from actions.summary import one_line, summarise
 from bot.core.phone import format_uk_phone
+from bot.core.waits import wait_in_words
 
 logger = logging.getLogger(__name__)
 
@@ -39,19 +40,11 @@ def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or ""
 
 
-def minutes(seconds: float | int | None) -> str:
-    """Reads a wait in seconds as words: "about 5 minutes", "less than a minute"."""
-    if not seconds or seconds < 60:
-        return "less than a minute"
-    whole = round(seconds / 60)
-    return f"about {whole} minute{'s' if whole != 1 else ''}"
-
-
 def queue_message(position: int, wait_seconds: float | int | None) -> str:
     """Tells the caller their place in the queue and the expected wait."""
     place = "next in the queue" if position <= 1 else f"number {position} in the queue"
     return (
-        f"Thanks. You're {place}; the expected wait is {minutes(wait_seconds)}. "
+        f"Thanks. You're {place}; the expected wait is {wait_in_words(wait_seconds)}. "
         "An adviser will reply here, and I'll tell you if your place changes. "
         'You can say "never mind" to leave the queue.'
     )

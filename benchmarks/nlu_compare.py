@@ -557,8 +557,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = label.split("~")[0]
             print(f"[{label}] scoring ...", flush=True)
             scored = {}
+            # One load per model: every set's messages parsed in one go, then split.
+            texts = [e.text for examples in sets.values() for e in examples]
+            everything, load_seconds = nlu_eval.parse_with(model, texts)
+            start = 0
             for set_name, examples in sets.items():
-                parsed, load_seconds = nlu_eval.parse_with(model, [e.text for e in examples])
+                parsed = everything[start : start + len(examples)]
+                start += len(examples)
                 figures = nlu_eval.score(
                     examples, [p for p, _ in parsed], with_errors=set_name == "dev"
                 )

@@ -23,12 +23,12 @@ from actions.handoff import (
     ActionHandoffUrgent,
     ActionRecordFeedback,
     ActionRelayToAgent,
-    minutes,
     queue_message,
     rating_from,
 )
 from actions.summary import one_line, summarise
 from bot.core.phone import format_uk_phone, normalise_uk_phone
+from bot.core.waits import wait_in_words as minutes
 from bot.handoff.rules import intents_of, rules_yaml
 from tests.trackers import load_domain, make_tracker, user_event
 
@@ -76,6 +76,7 @@ def test_wait_and_queue_wording() -> None:
     assert minutes(30) == "less than a minute"
     assert minutes(60) == "about 1 minute"
     assert minutes(600) == "about 10 minutes"
+    assert minutes(45) == "less than a minute"  # the queue update said "about 1 minute"
     assert "next in the queue" in queue_message(1, 120)
     assert "number 3 in the queue" in queue_message(3, 900)
 

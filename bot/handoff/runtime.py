@@ -22,6 +22,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
 from bot.core.clock import utcnow
+from bot.core.waits import wait_in_words
 from bot.db.models import HandoffTicket
 from bot.handoff import service
 from bot.handoff.ports import Broadcaster, Conversations, RasaUnavailable, bot_message
@@ -29,23 +30,13 @@ from bot.handoff.ports import Broadcaster, Conversations, RasaUnavailable, bot_m
 log = logging.getLogger(__name__)
 
 
-def describe_wait(seconds: int) -> str:
-    """Words for an expected wait ("about 10 minutes")."""
-    minutes = round(seconds / 60)
-    if minutes < 1:
-        return "less than a minute"
-    if minutes == 1:
-        return "about 1 minute"
-    return f"about {minutes} minutes"
-
-
 def queue_update_text(position: int, wait_seconds: int) -> str:
     """The message a waiting caller gets when their place changes."""
     if position == 1:
-        return f"You're next in the queue. The expected wait is {describe_wait(wait_seconds)}."
+        return f"You're next in the queue. The expected wait is {wait_in_words(wait_seconds)}."
     return (
         f"You're now number {position} in the queue. "
-        f"The expected wait is {describe_wait(wait_seconds)}."
+        f"The expected wait is {wait_in_words(wait_seconds)}."
     )
 
 
