@@ -22,7 +22,7 @@ from actions.eligibility import (
     current_rules,
     read_answer,
 )
-from actions.programme import PROGRAMME_ANSWERS
+from actions.programme import programme_answers
 from actions.several import SEVERAL_INTENT, answerable_intents
 from bot.core.phone import normalise_uk_phone
 
@@ -75,14 +75,16 @@ class ValidateEligibilityForm(FormValidationAction):
         if intent == SEVERAL_INTENT:
             # Several questions mid-check: answer each, then the form asks again.
             questions = await answerable_intents(tracker.latest_message)
-            answers = [PROGRAMME_ANSWERS[i] for i in questions if i in PROGRAMME_ANSWERS]
+            known = programme_answers()
+            answers = [known[i] for i in questions if i in known]
             for response in answers:
                 dispatcher.utter_message(response=response)
             if answers:
                 return {slot: None}
-        if intent in PROGRAMME_ANSWERS and confidence >= QUESTION_CONFIDENCE:
+        known = programme_answers()
+        if intent in known and confidence >= QUESTION_CONFIDENCE:
             # A question asked mid-check: answer it, then the form asks again.
-            dispatcher.utter_message(response=PROGRAMME_ANSWERS[intent])
+            dispatcher.utter_message(response=known[intent])
         else:
             dispatcher.utter_message(text=rules.not_understood)
         return {slot: None}

@@ -8,26 +8,21 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.core.content import programme_questions
+
 FALLBACK_INTENT = "nlu_fallback"
 
-# Which response answers each programme question. The eligibility form uses it
-# to answer a question asked mid-check before repeating its own question.
-PROGRAMME_ANSWERS: dict[str, str] = {
-    "ask_programme_overview": "utter_programme_overview",
-    "ask_support_type": "utter_support_type",
-    "ask_support_covers": "utter_support_covers",
-    "ask_knowledge_database": "utter_knowledge_database",
-    "ask_programme_figures": "utter_programme_figures",
-    "ask_priority_sectors": "utter_priority_sectors",
-    "ask_mis": "utter_mis",
-    "ask_hotline_number": "utter_hotline_number",
-    "ask_still_running": "utter_still_running",
-    "ask_what_is_mutual": "utter_what_is_mutual",
-    "ask_legal_forms": "utter_legal_forms",
-    "ask_how_to_apply": "utter_how_to_apply",
-    "ask_who_decides": "utter_who_decides",
-    "bot_challenge": "utter_bot_challenge",
-}
+# Answered mid-check too, though not a programme question.
+_ALSO_ANSWERED = {"bot_challenge": "utter_bot_challenge"}
+
+
+def programme_answers() -> dict[str, str]:
+    """Which response answers each programme question (``content/programme/questions.yml``).
+
+    The eligibility form and the several-questions action use it to answer a
+    question asked mid-check before carrying on.
+    """
+    return {q.intent: q.response for q in programme_questions()} | _ALSO_ANSWERED
 
 
 def consecutive_fallbacks(events: list[dict[str, Any]]) -> int:

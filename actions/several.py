@@ -18,7 +18,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.eligibility import VERDICT_SLOT, current_rules
-from actions.programme import FALLBACK_INTENT, PROGRAMME_ANSWERS
+from actions.programme import FALLBACK_INTENT, programme_answers
 from actions.rasa_nlu import NluUnavailable, RasaNlu
 from bot.nlu.segments import SEGMENTS_KEY, split_questions
 
@@ -26,10 +26,16 @@ log = logging.getLogger(__name__)
 
 SEVERAL_INTENT = "ask_several"
 ELIGIBILITY_INTENT = "check_eligibility"
+
+
+def answerable() -> frozenset[str]:
+    """The intents a piece may be answered as: the programme questions and the check."""
+    return frozenset({*programme_answers(), ELIGIBILITY_INTENT})
+
+
 # A piece's intent counts from this confidence; the FallbackClassifier's own
 # threshold is 0.3, and a short piece read out of context deserves a little more.
 PIECE_CONFIDENCE = 0.4
-ANSWERABLE = frozenset({*PROGRAMME_ANSWERS, ELIGIBILITY_INTENT})
 
 
 def piece_intent(parse: Mapping[str, Any], minimum: float = PIECE_CONFIDENCE) -> str | None:
@@ -44,7 +50,7 @@ def piece_intent(parse: Mapping[str, Any], minimum: float = PIECE_CONFIDENCE) ->
         if name in (FALLBACK_INTENT, SEVERAL_INTENT):
             continue
         confident = float(entry.get("confidence") or 0.0) >= minimum
-        return name if confident and name in ANSWERABLE else None
+        return name if confident and name in answerable() else None
     return None
 
 
@@ -52,7 +58,7 @@ def plan_answers(intents: Iterable[str | None]) -> list[str]:
     """The intents to answer: answerable ones, each once, in the caller's order."""
     seen: list[str] = []
     for intent in intents:
-        if intent and intent in ANSWERABLE and intent not in seen:
+        if intent and intent in answerable() and intent not in seen:
             seen.append(intent)
     return seen
 
@@ -105,7 +111,7 @@ class ActionAnswerSeveral(Action):
             return []
         for intent in intents:
             if intent != ELIGIBILITY_INTENT:
-                dispatcher.utter_message(response=PROGRAMME_ANSWERS[intent])
+                dispatcher.utter_message(response=programme_answers()[intent])
         if ELIGIBILITY_INTENT not in intents:
             return []
         # The check itself, started as a lone "am I eligible?" starts it.

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-# Short labels for what the caller asked about; small talk is left out.
-TOPICS: dict[str, str] = {
-    "ask_programme_overview": "the programme",
-    "ask_support_type": "cash or support",
-    "ask_support_covers": "what support covers",
-    "ask_knowledge_database": "the knowledge database",
-    "ask_programme_figures": "programme figures",
-    "ask_priority_sectors": "priority sectors",
-    "ask_mis": "the Mutual Information Service",
-    "ask_hotline_number": "the hotline number",
-    "ask_still_running": "whether it is still running",
-    "ask_what_is_mutual": "what a mutual is",
-    "ask_legal_forms": "legal forms",
-    "ask_how_to_apply": "how to apply",
-    "ask_who_decides": "who decides",
+from bot.core.content import programme_questions
+
+# Short labels for what the caller asked about beyond the programme questions (whose
+# topics are in content/programme/questions.yml); small talk is left out.
+_OTHER_TOPICS: dict[str, str] = {
     "check_eligibility": "eligibility",
     "ask_award": "awards",
     "ask_award_totals": "award totals",
@@ -27,6 +17,13 @@ TOPICS: dict[str, str] = {
     "distress": "signs of distress",
     "request_callback": "a callback",
 }
+
+
+def topic_labels() -> dict[str, str]:
+    """Intent -> the topic the adviser's summary names."""
+    return {q.intent: q.topic for q in programme_questions()} | _OTHER_TOPICS
+
+
 VERDICTS = {
     "likely_eligible": "likely eligible",
     "not_eligible": "unlikely to be eligible",
@@ -53,7 +50,7 @@ def summarise(events: list[dict[str, Any]], slots: dict[str, Any]) -> dict[str, 
     for turn in _user_turns(events):
         parse = turn.get("parse_data") or {}
         intent = (parse.get("intent") or {}).get("name")
-        label = TOPICS.get(intent or "")
+        label = topic_labels().get(intent or "")
         if label and label not in topics:
             topics.append(label)
         if intent == "ask_award":
