@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 # Money and date formatting is shared with the web pages; re-exported here.
 from bot.awards.formatting import format_date, format_gbp, format_gbp_short
+from bot.core.numbers import CARDINALS
 
 __all__ = [
     "AmountRange",
@@ -37,37 +38,7 @@ __all__ = [
 #: Longest message we parse; hostile 10,000-character input is cut, not scanned.
 MAX_TEXT = 500
 
-_UNITS = {
-    "zero": 0,
-    "a": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
+_UNITS = CARDINALS
 #: Number words up to the tens, shared with the eligibility check's reading of years.
 UNIT_WORDS: dict[str, int] = _UNITS
 

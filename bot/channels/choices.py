@@ -16,6 +16,8 @@ from typing import Any
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.core.numbers import CARDINALS, ORDINALS
+
 Button = dict[str, Any]
 
 # Phone keypads have nine usable digits; more options than that are spoken only.
@@ -23,21 +25,10 @@ MAX_DIGIT_CHOICES = 9
 
 _YES = {"yes", "y", "/affirm"}
 _NO = {"no", "n", "/deny"}
+# Option replies: "two", "the second"... up to the keypad's nine.
 _NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "first": 1,
-    "second": 2,
-    "third": 3,
-    "fourth": 4,
-    "fifth": 5,
+    **{w: n for w, n in CARDINALS.items() if 1 <= n <= MAX_DIGIT_CHOICES and w != "a"},
+    **ORDINALS,
 }
 _REPLY = re.compile(
     r"^\s*(?:(?:option|number|press(?:ed)?|choice)\s+)?(?P<n>\d{1,2}|[a-z]+)\s*[.)!]?\s*$",
