@@ -41,6 +41,7 @@ from bot.awards.repository import (
     search_awards,
 )
 from bot.web.context import request_session
+from bot.web.headers import PAGE_HEADERS
 
 CAVEAT = (
     "This register lists the published awards we know of. It is incomplete: "
@@ -54,11 +55,7 @@ DEFAULT_PER_PAGE = 20
 PAGE_SIZE_HTML = 50
 MAX_PENCE = 10**14  # far above any award; keeps integers within BIGINT
 _POUNDS = re.compile(r"^£?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$")
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+_SECURITY_HEADERS = PAGE_HEADERS
 
 
 class FilterError(ValueError):

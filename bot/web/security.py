@@ -25,6 +25,7 @@ from aiohttp import web
 
 from bot.staff.accounts import AuthSession, LoginResult, Staff, login, session_for_token
 from bot.web.context import SETTINGS, request_session
+from bot.web.headers import PAGE_HEADERS
 
 SESSION_COOKIE = "hotline_session"
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"
@@ -33,16 +34,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_API = frozenset({"/api/login"})
 PUBLIC_API_PREFIXES = ("/api/awards",)  # the published register stays public
 PUBLIC_CONSOLE = frozenset({"/console/login"})
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
 STAFF_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
+    **PAGE_HEADERS,
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 

@@ -28,6 +28,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.handoff.ports import RasaUnavailable
+from bot.web import headers
 from bot.web.context import STATIC_DIR
 from bot.web.live import HANDOFF
 
@@ -88,11 +89,7 @@ def content_security_policy(settings: WidgetSettings) -> str:
         The `Content-Security-Policy` header value.
 
     """
-    return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"font-src 'self'; connect-src 'self' {settings.socket_origins}; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
+    return headers.content_security_policy(settings.socket_origins)
 
 
 async def demo_page(request: web.Request) -> web.Response:
@@ -109,9 +106,8 @@ async def demo_page(request: web.Request) -> web.Response:
     response = aiohttp_jinja2.render_template(
         "widget/demo.html", request, {"rasa_url": settings.rasa_url, "hotline": HOTLINE_NUMBER}
     )
+    response.headers.update(headers.PAGE_HEADERS)
     response.headers["Content-Security-Policy"] = content_security_policy(settings)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
