@@ -38,6 +38,19 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
+#: The check's question slots, in the order of ``content/programme/eligibility.yml``. Their
+#: validators and ask actions are made from this list; tests/test_forms.py holds the rules
+#: file, the domain (slots, form, actions) and this list to each other, so a question
+#: added to the file without the rest fails the tests, not a caller.
+QUESTION_SLOTS: tuple[str, ...] = (
+    "elig_applicant",
+    "elig_public_services",
+    "elig_employee_control",
+    "elig_trading_years",
+    "elig_england",
+)
+
+
 class ValidateEligibilityForm(FormValidationAction):
     """Reads each answer and decides which question comes next."""
 
@@ -89,35 +102,18 @@ class ValidateEligibilityForm(FormValidationAction):
             dispatcher.utter_message(text=rules.not_understood)
         return {slot: None}
 
-    async def validate_elig_applicant(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Reads who is asking: a public sector team, a spun-out mutual or other."""
-        return await self._validate("elig_applicant", value, dispatcher, tracker)
+    def __getattr__(self, name: str) -> Any:
+        """``validate_<slot>`` for each question slot (rasa_sdk finds validators by name)."""
+        slot = name.removeprefix("validate_")
+        if not name.startswith("validate_") or slot not in QUESTION_SLOTS:
+            raise AttributeError(name)
 
-    async def validate_elig_public_services(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Reads whether the service delivers public services."""
-        return await self._validate("elig_public_services", value, dispatcher, tracker)
+        async def validate(
+            value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        ) -> dict[str, Any]:
+            return await self._validate(slot, value, dispatcher, tracker)
 
-    async def validate_elig_employee_control(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Reads whether employees will have significant influence or control."""
-        return await self._validate("elig_employee_control", value, dispatcher, tracker)
-
-    async def validate_elig_trading_years(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Reads how many years a spun-out mutual has traded."""
-        return await self._validate("elig_trading_years", value, dispatcher, tracker)
-
-    async def validate_elig_england(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Reads whether the organisation is in England."""
-        return await self._validate("elig_england", value, dispatcher, tracker)
+        return validate
 
 
 def question_message(question: Question) -> dict[str, Any]:
@@ -144,35 +140,21 @@ class AskEligibilityQuestion(Action):
         return []
 
 
-# One ask action per question slot (Rasa looks them up by name).
-class AskEligApplicant(AskEligibilityQuestion):
-    """Asks who is applying."""
-
-    slot = "elig_applicant"
-
-
-class AskEligPublicServices(AskEligibilityQuestion):
-    """Asks about public services."""
-
-    slot = "elig_public_services"
-
-
-class AskEligEmployeeControl(AskEligibilityQuestion):
-    """Asks about employee control."""
-
-    slot = "elig_employee_control"
+def _ask_action(slot: str) -> type[AskEligibilityQuestion]:
+    """The ``action_ask_<slot>`` action for one question (Rasa looks them up by name)."""
+    return type(
+        f"AskEligibilityQuestion_{slot}",
+        (AskEligibilityQuestion,),
+        {
+            "slot": slot,
+            "__doc__": f"Asks the question that fills ``{slot}``.",
+            "__module__": __name__,
+        },
+    )
 
 
-class AskEligTradingYears(AskEligibilityQuestion):
-    """Asks how long the mutual has traded."""
-
-    slot = "elig_trading_years"
-
-
-class AskEligEngland(AskEligibilityQuestion):
-    """Asks where the organisation is."""
-
-    slot = "elig_england"
+#: One ask action per question slot, made from the list rather than written out.
+ASK_ACTIONS: dict[str, type[AskEligibilityQuestion]] = {s: _ask_action(s) for s in QUESTION_SLOTS}
 
 
 class ActionEligibilityVerdict(Action):

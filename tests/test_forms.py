@@ -9,10 +9,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import (
+    ASK_ACTIONS,
+    QUESTION_SLOTS,
     ActionEligibilityVerdict,
     ActionResetEligibility,
-    AskEligApplicant,
-    AskEligTradingYears,
     ValidateEligibilityForm,
 )
 from tests.trackers import load_domain, make_tracker, user_event
@@ -101,13 +101,13 @@ async def test_a_programme_question_mid_check_is_answered() -> None:
 
 async def test_questions_come_from_the_rules_file_with_buttons() -> None:
     dispatcher = CollectingDispatcher()
-    await AskEligApplicant().run(dispatcher, make_tracker(), DOMAIN)
+    await ASK_ACTIONS["elig_applicant"]().run(dispatcher, make_tracker(), DOMAIN)
     (message,) = dispatcher.messages
     assert message["text"] == "Which of these best describes you?"
     assert [b["payload"] for b in message["buttons"]] == [b["title"] for b in message["buttons"]]
     assert len(message["buttons"]) == 3
     dispatcher = CollectingDispatcher()
-    await AskEligTradingYears().run(dispatcher, make_tracker(), DOMAIN)
+    await ASK_ACTIONS["elig_trading_years"]().run(dispatcher, make_tracker(), DOMAIN)
     assert "years" in dispatcher.messages[0]["text"]
 
 
@@ -159,3 +159,27 @@ async def test_reset_clears_every_answer() -> None:
         "elig_verdict",
     }
     assert all(e["value"] is None for e in events)
+
+
+def test_the_rules_file_the_domain_and_the_form_agree() -> None:
+    from actions.eligibility import RULES_PATH, load_rules
+
+    rules = load_rules(RULES_PATH)
+    assert tuple(q.slot for q in rules.questions) == QUESTION_SLOTS
+    form_slots = DOMAIN["forms"][FORM]["required_slots"]
+    assert tuple(form_slots) == QUESTION_SLOTS
+    for slot in QUESTION_SLOTS:
+        assert slot in DOMAIN["slots"]
+        assert f"action_ask_{slot}" in DOMAIN["actions"]
+        assert ASK_ACTIONS[slot]().name() == f"action_ask_{slot}"
+        assert callable(getattr(ValidateEligibilityForm(), f"validate_{slot}"))
+    assert "validate_eligibility_form" in DOMAIN["actions"]
+    with pytest.raises(AttributeError):
+        ValidateEligibilityForm().validate_not_a_question  # noqa: B018
+
+
+async def test_every_question_slot_is_validated_through_the_rules() -> None:
+    for slot in QUESTION_SLOTS:
+        slots, messages = await answer(slot, "zzkx qqvw", "nlu_fallback", 0.2)
+        assert slots[slot] is None
+        assert messages and messages[0].get("text")
