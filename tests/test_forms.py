@@ -179,7 +179,10 @@ def test_the_rules_file_the_domain_and_the_form_agree() -> None:
 
 
 async def test_every_question_slot_is_validated_through_the_rules() -> None:
+    form = ValidateEligibilityForm()
     for slot in QUESTION_SLOTS:
-        slots, messages = await answer(slot, "zzkx qqvw", "nlu_fallback", 0.2)
-        assert slots[slot] is None
-        assert messages and messages[0].get("text")
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker("zzkx qqvw", "nlu_fallback", 0.2, active_loop=FORM)
+        validate = getattr(form, f"validate_{slot}")
+        assert await validate("zzkx qqvw", dispatcher, tracker, DOMAIN) == {slot: None}
+        assert dispatcher.messages and dispatcher.messages[0].get("text")
