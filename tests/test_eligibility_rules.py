@@ -182,3 +182,15 @@ def test_broken_rules_files_are_refused_clearly(mutate, message: str) -> None:  
     mutate(data)
     with pytest.raises(RulesError, match=message):
         parse_rules(data)
+
+
+def test_markup_in_a_huge_answer_is_read_in_bounded_time() -> None:
+    import time
+
+    from actions.eligibility import RULES_PATH, load_rules, read_choice
+
+    question = load_rules(RULES_PATH).questions[0]
+    started = time.perf_counter()
+    # 64 KB of unclosed script tags took 4.4 s before the input was bounded.
+    read_choice(question, "<script>" * 8000 + "we are a council team")
+    assert time.perf_counter() - started < 2.0

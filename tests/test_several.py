@@ -332,3 +332,34 @@ def test_several_questions_during_the_check_are_answered_then_it_asks_again(
     ]
     assert replies[2] == first[-1]  # the same question again
     assert _active_loop(live_stack, sender) == "eligibility_form"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        " " * 8000,  # took 56 s before: every Rasa caller stalled behind it
+        "\t \n" * 8000,
+        ", " * 8000,
+        " and" * 8000,
+        "what is " * 8000,
+    ],
+)
+def test_hostile_whitespace_and_joins_cost_linear_time(hostile: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    question_count("what is it," + hostile + "how do i apply")
+    split_questions(hostile)
+    # Generous bound: the old quadratic patterns took a minute on the first input.
+    assert time.perf_counter() - started < 2.0
+
+
+def test_spaces_are_squeezed_but_line_breaks_still_split() -> None:
+    assert split_questions("What is a mutual     and   how do we apply?") == [
+        "What is a mutual",
+        "how do we apply?",
+    ]
+    assert split_questions("what is a mutual\n\n\n   \nhow do we apply") == [
+        "what is a mutual",
+        "how do we apply",
+    ]

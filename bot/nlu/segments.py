@@ -45,8 +45,23 @@ _WORD = re.compile(r"[\w'’]+")
 _QUESTION_START = re.compile(rf"^{_START}", re.IGNORECASE)
 
 MAX_SEGMENTS = 5
+#: Longer messages are not cut into questions: one piece, read as a whole. Keeps the
+#: splitting's cost bounded whatever arrives (no channel's limit is trusted here).
+MAX_SPLIT_CHARS = 2000
 # Where the NLU component leaves the pieces in the parse data for the actions.
 SEGMENTS_KEY = "question_segments"
+
+
+def squeeze_spaces(text: str) -> str:
+    """Each run of spaces becomes one space, each run of line breaks one line break.
+
+    Done in linear time, without a regular expression, before any pattern sees the
+    text: the patterns below allow optional space around joining words, and on a
+    long run of spaces a regex engine would try every start in the run (an 8 KB
+    message of spaces took 56 s, stalling every caller's Rasa).
+    """
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def split_questions(text: str) -> list[str]:
@@ -60,8 +75,10 @@ def split_questions(text: str) -> list[str]:
         whole message as one piece if nothing suggests a split. At most
         :data:`MAX_SEGMENTS` pieces: the rest is joined to the last one.
     """
+    if len(text or "") > MAX_SPLIT_CHARS:
+        return [squeeze_spaces(text)] if text.strip() else []
     pieces: list[str] = []
-    for sentence in _SENTENCE_END.split(text or ""):
+    for sentence in _SENTENCE_END.split(squeeze_spaces(text or "")):
         for item in _ITEM_MARKER.split(sentence):
             for part in _JOINED_QUESTION.split(item):
                 cleaned = _LEADING_FILLER.sub("", part.strip(" \t,;:-–—")).strip()
