@@ -85,16 +85,15 @@ class ValidateEligibilityForm(FormValidationAction):
         answer = read_answer(rules.question(slot), str(value or ""), intent)
         if answer is not None:
             return {slot: answer}
+        known = programme_answers()
         if intent == SEVERAL_INTENT:
             # Several questions mid-check: answer each, then the form asks again.
             questions = await answerable_intents(tracker.latest_message)
-            known = programme_answers()
             answers = [known[i] for i in questions if i in known]
             for response in answers:
                 dispatcher.utter_message(response=response)
             if answers:
                 return {slot: None}
-        known = programme_answers()
         if intent in known and confidence >= QUESTION_CONFIDENCE:
             # A question asked mid-check: answer it, then the form asks again.
             dispatcher.utter_message(response=known[intent])

@@ -137,9 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "check":
         texts = [e.text for e in load_examples(SEALED_SET)]
         print(f"{len(overlapping(texts, _training_texts()))} sealed messages copy training data")
-    short = {i: n for i, n in sorted(counts().items()) if n < MIN_PER_INTENT}
+    per_intent = counts()
+    short = {i: n for i, n in sorted(per_intent.items()) if n < MIN_PER_INTENT}
     print(
-        f"{sum(counts().values())} sealed messages; "
+        f"{sum(per_intent.values())} sealed messages; "
         f"intents under {MIN_PER_INTENT}: {short or 'none'}"
     )
     return 0

@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import joblib
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor, CRFToken
+
+from bot.nlu.storage import store, stored
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +37,12 @@ class StoredCRFEntityExtractor(CRFEntityExtractor):  # type: ignore[misc]
 
     def persist(self, dataset: list[list[CRFToken]]) -> None:
         """Writes the trained taggers and their order (the dataset is not kept)."""
-        with self._model_storage.write_to(self._resource) as model_dir:
-            joblib.dump(
-                {"taggers": self.entity_taggers, "order": list(self.crf_order)},
-                model_dir / TAGGERS_FILE,
-            )
+        store(
+            self._model_storage,
+            self._resource,
+            TAGGERS_FILE,
+            {"taggers": self.entity_taggers, "order": list(self.crf_order)},
+        )
 
     @classmethod
     def load(
@@ -52,12 +54,10 @@ class StoredCRFEntityExtractor(CRFEntityExtractor):  # type: ignore[misc]
         **kwargs: Any,
     ) -> StoredCRFEntityExtractor:
         """Reads the trained taggers (untrained if the model has none, as Rasa's does)."""
-        try:
-            with model_storage.read_from(resource) as model_dir:
-                stored = joblib.load(model_dir / TAGGERS_FILE)
-        except (ValueError, FileNotFoundError):
+        found = stored(model_storage, resource, TAGGERS_FILE)
+        if found is None:
             logger.warning(f"No trained {cls.__name__} in the model: it will find no entities.")
             return cls(config, model_storage, resource)
-        extractor = cls(config, model_storage, resource, stored["taggers"])
-        extractor.crf_order = stored["order"]
+        extractor = cls(config, model_storage, resource, found["taggers"])
+        extractor.crf_order = found["order"]
         return extractor

@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import joblib
 import numpy as np
 import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -46,6 +45,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
+
+from bot.nlu.storage import store, stored
 
 logger = logging.getLogger(__name__)
 
@@ -200,8 +201,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):  # type: ignore[
 
     def persist(self) -> None:
         """Writes the fitted blocks and regression into the model archive."""
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump({"blocks": self.blocks, "model": self.model}, directory / MODEL_FILE)
+        store(
+            self._model_storage,
+            self._resource,
+            MODEL_FILE,
+            {"blocks": self.blocks, "model": self.model},
+        )
 
     @classmethod
     def load(
@@ -213,10 +218,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):  # type: ignore[
         **kwargs: Any,
     ) -> LinearIntentClassifier:
         """Reads a trained component from the model archive (untrained if there is none)."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                stored = joblib.load(directory / MODEL_FILE)
-        except (ValueError, FileNotFoundError):
+        found = stored(model_storage, resource, MODEL_FILE)
+        if found is None:
             logger.debug("No trained LinearIntentClassifier in the model; using it untrained.")
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, stored["blocks"], stored["model"])
+        return cls(config, model_storage, resource, found["blocks"], found["model"])
