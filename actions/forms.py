@@ -22,8 +22,11 @@ from actions.eligibility import (
     current_rules,
     read_answer,
 )
+from actions.endpoint import ConfiguredAction
 from actions.programme import programme_answers
+from actions.rasa_nlu import RasaNlu
 from actions.several import SEVERAL_INTENT, answerable_intents
+from bot.config import Settings
 from bot.core.phone import normalise_uk_phone
 
 FORM_NAME = "eligibility_form"
@@ -51,8 +54,19 @@ QUESTION_SLOTS: tuple[str, ...] = (
 )
 
 
-class ValidateEligibilityForm(FormValidationAction):
+class ValidateEligibilityForm(FormValidationAction, ConfiguredAction):
     """Reads each answer and decides which question comes next."""
+
+    def __init__(self, nlu: RasaNlu | None = None, settings: Settings | None = None) -> None:
+        """Uses ``nlu`` to read the pieces of a several-questions message mid-check.
+
+        Args:
+            nlu: Rasa's parse endpoint (default: Rasa's API from the settings).
+            settings: The application settings (default: read at registration).
+
+        """
+        ConfiguredAction.__init__(self, settings)
+        self._nlu = nlu or RasaNlu.from_settings(self.settings)
 
     def name(self) -> str:
         """Returns the action's name."""
@@ -88,7 +102,7 @@ class ValidateEligibilityForm(FormValidationAction):
         known = programme_answers()
         if intent == SEVERAL_INTENT:
             # Several questions mid-check: answer each, then the form asks again.
-            questions = await answerable_intents(tracker.latest_message)
+            questions = await answerable_intents(tracker.latest_message, self._nlu)
             answers = [known[i] for i in questions if i in known]
             for response in answers:
                 dispatcher.utter_message(response=response)

@@ -13,10 +13,11 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.endpoint import ConfiguredAction
 from actions.hotline_api import HotlineApi, HotlineUnavailable
 from actions.summary import one_line, summarise
 from bot.core.phone import format_uk_phone
@@ -33,6 +34,15 @@ AVAILABILITY_SLOT = "handoff_availability"
 UNAVAILABLE_TEXT = (
     f"Sorry, I can't reach the hotline team from here just now. Please call {HOTLINE}."
 )
+
+
+class HotlineAction(ConfiguredAction):
+    """An action that talks to the web app's internal API."""
+
+    @property
+    def api(self) -> HotlineApi:
+        """The internal API, as the settings place it."""
+        return HotlineApi.from_settings(self.settings)
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -78,10 +88,13 @@ DIAL_MESSAGE: dict[str, Any] = {"handoff": "dial"}
 
 
 async def open_ticket(
-    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, priority: str
+    api: HotlineApi,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    reason: str,
+    priority: str,
 ) -> list[EventType]:
     """Opens (or finds) the caller's ticket and tells them where they stand."""
-    api = HotlineApi.from_env()
     try:
         status, body = await api.request(
             "POST", "/internal/handoffs", ticket_payload(tracker, reason, priority)
@@ -110,17 +123,17 @@ async def open_ticket(
     ]
 
 
-async def availability() -> dict[str, Any] | None:
+async def availability(api: HotlineApi) -> dict[str, Any] | None:
     """Asks the web app whether an adviser can take a conversation now (None: unreachable)."""
     try:
-        _, body = await HotlineApi.from_env().request("GET", "/internal/availability")
+        _, body = await api.request("GET", "/internal/availability")
     except HotlineUnavailable as error:
         logger.warning("availability check failed: %s", error)
         return None
     return body
 
 
-class ActionHandoffOffer(Action):
+class ActionHandoffOffer(HotlineAction):
     """Decides how a caller who asked for a person can reach one."""
 
     def name(self) -> str:
@@ -140,7 +153,7 @@ class ActionHandoffOffer(Action):
                 "so I can't hand you over here."
             )
             return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
-        status = await availability()
+        status = await availability(self.api)
         if status is None:
             dispatcher.utter_message(text=UNAVAILABLE_TEXT)
             return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
@@ -151,7 +164,7 @@ class ActionHandoffOffer(Action):
         return [SlotSet(AVAILABILITY_SLOT, "staffed"), SlotSet("handoff_reason", None)]
 
 
-class ActionHandoffRequest(Action):
+class ActionHandoffRequest(HotlineAction):
     """Queues the caller once they have given (or skipped) a reason."""
 
     def name(self) -> str:
@@ -163,10 +176,10 @@ class ActionHandoffRequest(Action):
     ) -> list[EventType]:
         """Opens the ticket with priority normal."""
         reason = tracker.get_slot("handoff_reason") or ""
-        return await open_ticket(dispatcher, tracker, reason, "normal")
+        return await open_ticket(self.api, dispatcher, tracker, reason, "normal")
 
 
-class ActionHandoffUrgent(Action):
+class ActionHandoffUrgent(HotlineAction):
     """Hands over at once, first in the queue, for complaints and signs of distress."""
 
     def name(self) -> str:
@@ -185,7 +198,7 @@ class ActionHandoffUrgent(Action):
             )
             return []
         reason = (tracker.latest_message.get("text") or "")[:500]
-        return await open_ticket(dispatcher, tracker, reason, "urgent")
+        return await open_ticket(self.api, dispatcher, tracker, reason, "urgent")
 
 
 def is_leaving_queue(tracker: Tracker) -> bool:
@@ -198,7 +211,7 @@ def is_leaving_queue(tracker: Tracker) -> bool:
     )
 
 
-class ActionRelayToAgent(Action):
+class ActionRelayToAgent(HotlineAction):
     """Passes a caller's message to the adviser; the bot itself says nothing."""
 
     def name(self) -> str:
@@ -209,7 +222,7 @@ class ActionRelayToAgent(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """Relays the message, or takes the caller out of the queue if they ask."""
-        api = HotlineApi.from_env()
+        api = self.api
         path = f"/internal/handoffs/{tracker.sender_id}"
         try:
             if is_leaving_queue(tracker):
@@ -251,7 +264,7 @@ def end_of_handoff() -> list[EventType]:
     ]
 
 
-class ActionCallbackRequest(Action):
+class ActionCallbackRequest(HotlineAction):
     """Books the callback the caller asked for."""
 
     def name(self) -> str:
@@ -274,7 +287,7 @@ class ActionCallbackRequest(Action):
         }
         clear = [SlotSet(s, None) for s in ("callback_name", "callback_phone", "callback_time")]
         try:
-            status, _ = await HotlineApi.from_env().request("POST", "/internal/callbacks", payload)
+            status, _ = await self.api.request("POST", "/internal/callbacks", payload)
         except HotlineUnavailable as error:
             logger.warning("callback request failed: %s", error)
             status = 503
@@ -307,7 +320,7 @@ def rating_from(tracker: Tracker) -> int | None:
     return None
 
 
-class ActionRecordFeedback(Action):
+class ActionRecordFeedback(HotlineAction):
     """Stores the caller's answer to the satisfaction question."""
 
     def name(self) -> str:
@@ -323,7 +336,7 @@ class ActionRecordFeedback(Action):
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         try:
-            await HotlineApi.from_env().request(
+            await self.api.request(
                 "POST",
                 "/internal/feedback",
                 {"conversation_id": tracker.sender_id, "rating": rating},

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 
 from actions.endpoint import ServiceEndpoint
+from bot.config import Settings
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
@@ -27,9 +28,17 @@ class HotlineApi(ServiceEndpoint):
     """Where the internal API is and the bearer token it expects."""
 
     @classmethod
-    def from_env(cls) -> HotlineApi:
-        """Reads HOTLINE_APP_URL (or WEB_PORT) and HOTLINE_INTERNAL_TOKEN."""
-        return cls(*cls.read_env("HOTLINE_APP_URL", "WEB_PORT", 8080, "HOTLINE_INTERNAL_TOKEN"))
+    def from_settings(cls, settings: Settings) -> HotlineApi:
+        """The internal API from the settings (`HOTLINE_APP_URL`, `HOTLINE_INTERNAL_TOKEN`).
+
+        Args:
+            settings: The application settings.
+
+        Returns:
+            The endpoint.
+
+        """
+        return cls(settings.hotline_app_url, settings.internal_token)
 
     async def request(
         self, method: str, path: str, payload: dict[str, Any] | None = None

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from actions.endpoint import ServiceEndpoint
+from bot.config import Settings
 
 TIMEOUT = aiohttp.ClientTimeout(total=5, connect=2)
 
@@ -30,9 +31,17 @@ class RasaNlu(ServiceEndpoint):
     """Where Rasa's HTTP API is and the token it expects."""
 
     @classmethod
-    def from_env(cls) -> RasaNlu:
-        """Reads RASA_URL (or RASA_PORT, default 5005) and RASA_TOKEN."""
-        return cls(*cls.read_env("RASA_URL", "RASA_PORT", 5005, "RASA_TOKEN"))
+    def from_settings(cls, settings: Settings) -> RasaNlu:
+        """Rasa's API from the settings (`RASA_URL` or `RASA_PORT`, and `RASA_TOKEN`).
+
+        Args:
+            settings: The application settings.
+
+        Returns:
+            The endpoint.
+
+        """
+        return cls(settings.rasa_url, settings.rasa_token)
 
     async def parse_many(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """Parses each text with the running model, all at once.

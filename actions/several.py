@@ -13,13 +13,15 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.eligibility import VERDICT_SLOT, current_rules
+from actions.endpoint import ConfiguredAction
 from actions.programme import FALLBACK_INTENT, programme_answers
 from actions.rasa_nlu import NluUnavailable, RasaNlu
+from bot.config import Settings
 from bot.nlu.segments import SEGMENTS_KEY, split_questions
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ def whole_message_intent(latest: Mapping[str, Any]) -> str | None:
     return piece_intent({"intent_ranking": latest.get("intent_ranking") or []})
 
 
-async def answerable_intents(latest: Mapping[str, Any], nlu: RasaNlu | None = None) -> list[str]:
+async def answerable_intents(latest: Mapping[str, Any], nlu: RasaNlu) -> list[str]:
     """The programme questions a several-question message asks, in order, each once.
 
     Each piece is read with the running model; if Rasa's API cannot be used or
@@ -76,26 +78,33 @@ async def answerable_intents(latest: Mapping[str, Any], nlu: RasaNlu | None = No
 
     Args:
         latest: The latest message's parse data (``tracker.latest_message``).
-        nlu: Rasa's parse endpoint (default: from the environment).
+        nlu: Rasa's parse endpoint.
     """
     pieces = latest.get(SEGMENTS_KEY) or split_questions(str(latest.get("text") or ""))
     pieces = [p for p in pieces if isinstance(p, str) and p.strip()]
     intents: list[str] = []
     if pieces:
         try:
-            parses = await (nlu or RasaNlu.from_env()).parse_many(pieces)
+            parses = await nlu.parse_many(pieces)
             intents = plan_answers(piece_intent(parse) for parse in parses)
         except NluUnavailable as error:
             log.warning("could not read the pieces of a message separately: %s", error)
     return intents or plan_answers([whole_message_intent(latest)])
 
 
-class ActionAnswerSeveral(Action):
+class ActionAnswerSeveral(ConfiguredAction):
     """Answers each programme question in a message that asks several."""
 
-    def __init__(self, nlu: RasaNlu | None = None) -> None:
-        """Uses ``nlu`` to read the pieces (default: from the environment, per run)."""
-        self._nlu = nlu
+    def __init__(self, nlu: RasaNlu | None = None, settings: Settings | None = None) -> None:
+        """Uses ``nlu`` to read the pieces (default: Rasa's API from the settings).
+
+        Args:
+            nlu: Rasa's parse endpoint.
+            settings: The application settings (default: read at registration).
+
+        """
+        super().__init__(settings)
+        self._nlu = nlu or RasaNlu.from_settings(self.settings)
 
     def name(self) -> str:
         """Returns the action's name."""

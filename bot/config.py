@@ -1,10 +1,12 @@
 """Settings read from the environment once, validated at start-up.
 
-Every part of the application (command line, web app, custom actions) builds its
-settings with `Settings.from_env()`. Invalid values raise `ConfigError` with a
-message that names the variable, so a bad deployment fails at start-up rather
-than on the first request. Later issues add fields here (handoff, channels):
-add a field with a default and parse it in `from_env`.
+This is the only module that reads the environment for settings. Each process
+builds its settings once at start-up with `Settings.from_env()` (the command
+line, the web app's factory, the stack launcher, and each custom action when the
+action server registers it) and hands them on; nothing else reads `os.environ`
+for a setting. Invalid values raise `ConfigError` with a message that names the
+variable, so a bad deployment fails at start-up rather than on the first
+request. A new setting is a field with a default here, parsed in `from_env`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.core.hours import HoursError, StaffedHours, parse_hours
 
@@ -142,6 +145,22 @@ def _parse_port(name: str, raw: str) -> int:
     return port
 
 
+def _parse_http_url(name: str, raw: str) -> str:
+    url = raw.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {url!r}.")
+    return url
+
+
+def _parse_origins(name: str, raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    if "*" in origins:
+        # Any site could then drive the widget's socket and read its history.
+        raise ConfigError(f"{name} must list the sites' own origins, not '*'.")
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     """Application settings.
@@ -162,9 +181,25 @@ class Settings:
         rasa_url: Base URL of Rasa's HTTP API.
         rasa_token: Token of Rasa's HTTP API (empty: nothing is sent to Rasa).
         cookie_secure: Set the Secure flag on console cookies (off only for http:// dev).
+        session_key: Server key that turns a caller's session secret into its
+            conversation id (`HOTLINE_SESSION_KEY`; empty: `var/session.key`, see
+            `bot.core.conversations.resolve_key`).
+        max_message_chars: The longest caller message any channel hands to Rasa
+            (`HOTLINE_MAX_MESSAGE_CHARS`); a longer one gets a reply asking for less.
         login_max_failures: Failed logins for one user name before it is locked out.
         login_window_seconds: The window those failures are counted in (and the lockout).
         session_seconds: Lifetime of a staff session.
+        rasa_port: Port Rasa listens on (the stack starts it there).
+        actions_port: Port of the action server.
+        cors_origins: The sites that embed the widget (Rasa's CORS, the widget's history).
+        widget_rasa_url: Rasa as the caller's browser reaches it (the widget's socket).
+        hotline_app_url: The web app's base URL as the action server reaches it.
+        admin_user: The first supervisor's user name.
+        admin_password: The first supervisor's password (empty: one is generated).
+        rasa_model: The trained model the stack runs.
+        rasa_tracker_db: Rasa's SQLite tracker file (without a shared tracker store).
+        rasa_tracker_store_url: Shared PostgreSQL tracker store (empty: the SQLite file).
+        rasa_lock_store_url: Shared Redis lock store (empty: in-memory locks).
 
     """
 
@@ -183,9 +218,22 @@ class Settings:
     rasa_url: str = "http://localhost:5005"
     rasa_token: str = field(default="", repr=False)
     cookie_secure: bool = True
+    session_key: str = field(default="", repr=False)
+    max_message_chars: int = 2000
     login_max_failures: int = 5
     login_window_seconds: int = 900
     session_seconds: int = 12 * 3600
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    cors_origins: tuple[str, ...] = ("http://localhost:8080", "http://127.0.0.1:8080")
+    widget_rasa_url: str = "http://localhost:5005"
+    hotline_app_url: str = "http://localhost:8080"
+    admin_user: str = "admin"
+    admin_password: str = field(default="", repr=False)
+    rasa_model: Path = field(default=PROJECT_ROOT / "models" / "current.tar.gz")
+    rasa_tracker_db: Path = field(default=PROJECT_ROOT / "var" / "rasa_tracker.db")
+    rasa_tracker_store_url: str = field(default="", repr=False)
+    rasa_lock_store_url: str = field(default="", repr=False)
 
     @property
     def sync_database_url(self) -> str:
@@ -210,7 +258,13 @@ class Settings:
         `HOTLINE_DEFAULT_HANDLE_SECONDS` (300), `HOTLINE_INTERNAL_TOKEN`, `RASA_URL`
         (http://localhost:<RASA_PORT>), `RASA_TOKEN`, `HOTLINE_COOKIE_SECURE` (true for an
         https PUBLIC_BASE_URL, else false), `HOTLINE_LOGIN_MAX_FAILURES` (5),
-        `HOTLINE_LOGIN_WINDOW_SECONDS` (900).
+        `HOTLINE_LOGIN_WINDOW_SECONDS` (900). The stack and the widget: `RASA_PORT`
+        (5005), `ACTIONS_PORT` (5055), `CORS_ORIGINS` (localhost and 127.0.0.1 on
+        WEB_PORT; never `*`), `WIDGET_RASA_URL` (RASA_URL), `HOTLINE_APP_URL`
+        (http://localhost:<WEB_PORT>), `HOTLINE_ADMIN_USER` (admin),
+        `HOTLINE_ADMIN_PASSWORD`, `RASA_MODEL` (models/current.tar.gz),
+        `RASA_TRACKER_DB` (var/rasa_tracker.db), `RASA_TRACKER_STORE_URL`,
+        `RASA_LOCK_STORE_URL`.
 
         Args:
             env: The environment; `os.environ` when omitted (tests pass a dict).
@@ -243,6 +297,9 @@ class Settings:
         rasa_url = env.get("RASA_URL", f"http://localhost:{rasa_port}").strip().rstrip("/")
         if not rasa_url.startswith(("http://", "https://")):
             raise ConfigError(f"RASA_URL must start with http:// or https://, got {rasa_url!r}.")
+        widget_var = "WIDGET_RASA_URL" if env.get("WIDGET_RASA_URL") else "RASA_URL"
+        widget_rasa_url = _parse_http_url(widget_var, env.get("WIDGET_RASA_URL") or rasa_url)
+        local = f"http://localhost:{port},http://127.0.0.1:{port}"
         # Secure cookies by default; plain-http development (http://localhost) turns it off.
         secure_default = "true" if base.startswith("https://") else "false"
         return cls(
@@ -267,6 +324,13 @@ class Settings:
             internal_token=env.get("HOTLINE_INTERNAL_TOKEN", "").strip(),
             rasa_url=rasa_url,
             rasa_token=env.get("RASA_TOKEN", "").strip(),
+            session_key=env.get("HOTLINE_SESSION_KEY", "").strip(),
+            max_message_chars=_parse_int(
+                "HOTLINE_MAX_MESSAGE_CHARS",
+                env.get("HOTLINE_MAX_MESSAGE_CHARS", "2000"),
+                100,
+                20_000,
+            ),
             cookie_secure=_parse_bool(
                 "HOTLINE_COOKIE_SECURE", env.get("HOTLINE_COOKIE_SECURE", secure_default)
             ),
@@ -279,6 +343,21 @@ class Settings:
                 1,
                 86_400,
             ),
+            rasa_port=rasa_port,
+            actions_port=_parse_port("ACTIONS_PORT", env.get("ACTIONS_PORT", "5055")),
+            cors_origins=_parse_origins("CORS_ORIGINS", env.get("CORS_ORIGINS", local)),
+            widget_rasa_url=widget_rasa_url,
+            hotline_app_url=_parse_http_url(
+                "HOTLINE_APP_URL", env.get("HOTLINE_APP_URL") or f"http://localhost:{port}"
+            ),
+            admin_user=env.get("HOTLINE_ADMIN_USER", "admin").strip() or "admin",
+            admin_password=env.get("HOTLINE_ADMIN_PASSWORD", ""),
+            rasa_model=project_root / env.get("RASA_MODEL", "models/current.tar.gz"),
+            rasa_tracker_db=Path(
+                env.get("RASA_TRACKER_DB") or project_root / "var" / "rasa_tracker.db"
+            ),
+            rasa_tracker_store_url=env.get("RASA_TRACKER_STORE_URL", "").strip(),
+            rasa_lock_store_url=env.get("RASA_LOCK_STORE_URL", "").strip(),
         )
 
     def with_database(self, database_url: str) -> Settings:

@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +24,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.channels.credentials import write_effective_credentials
+from bot.config import ConfigError, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STOP_GRACE_SECONDS = 15
 
 
-class StackError(RuntimeError):
+class StackError(ConfigError):
     """The stack cannot start as configured."""
 
 
@@ -45,7 +46,7 @@ class Service:
 
 @dataclass(frozen=True)
 class StackConfig:
-    """Ports, model and secrets for one run, read from the environment."""
+    """Ports, model and secrets for one run, from the application settings."""
 
     model: Path
     rasa_port: int
@@ -58,49 +59,72 @@ class StackConfig:
     # conversation locks in Redis. Empty: the SQLite file and in-memory locks.
     tracker_store_url: str = ""
     lock_store_url: str = ""
+    tracker_db: Path = ROOT / "var" / "rasa_tracker.db"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
-        """Reads and checks the settings; raises StackError with a clear message."""
-        env = dict(os.environ if env is None else env)
-        model = ROOT / env.get("RASA_MODEL", "models/current.tar.gz")
-        if not model.exists():
-            raise StackError(f"No trained model at {model}: run `make train` (make run does it).")
-        ports = {}
-        for key, default in (("RASA_PORT", 5005), ("ACTIONS_PORT", 5055), ("WEB_PORT", 8080)):
-            raw = env.get(key, str(default))
-            if not raw.isdigit() or not 0 < int(raw) < 65536:
-                raise StackError(f"{key} must be a port number (1-65535), not {raw!r}")
-            ports[key] = int(raw)
+    def from_settings(cls, settings: Settings) -> StackConfig:
+        """Checks what the stack needs beyond the settings themselves.
+
+        Args:
+            settings: The validated application settings.
+
+        Returns:
+            The run's configuration; tokens left unset are generated for this run.
+
+        Raises:
+            StackError: With a clear message if the stack cannot start as configured.
+
+        """
+        if not settings.rasa_model.exists():
+            raise StackError(
+                f"No trained model at {settings.rasa_model}: run `make train` (make run does it)."
+            )
+        ports = {
+            "RASA_PORT": settings.rasa_port,
+            "ACTIONS_PORT": settings.actions_port,
+            "WEB_PORT": settings.web_port,
+        }
         if len(set(ports.values())) != len(ports):
             raise StackError(f"RASA_PORT, ACTIONS_PORT and WEB_PORT must differ: {ports}")
-        # Rasa's HTTP API is only ever on with a token; our app uses it to relay
-        # staff messages. Callers never see it.
-        token = env.get("RASA_TOKEN") or secrets.token_urlsafe(32)
-        web = ports["WEB_PORT"]
-        origins = env.get("CORS_ORIGINS", f"http://localhost:{web},http://127.0.0.1:{web}")
-        cors = tuple(o.strip() for o in origins.split(",") if o.strip())
-        if "*" in cors:
-            raise StackError("CORS_ORIGINS must list the sites' own origins, not '*'")
-        # The action server and the web app share this secret (docs/handoff.md).
-        internal = env.get("HOTLINE_INTERNAL_TOKEN") or secrets.token_urlsafe(32)
-        tracker_url = env.get("RASA_TRACKER_STORE_URL", "").strip()
-        if tracker_url:
-            tracker_store_settings(tracker_url)  # raises StackError if unusable
-        lock_url = env.get("RASA_LOCK_STORE_URL", "").strip()
-        if lock_url:
-            lock_store_settings(lock_url)
+        if settings.rasa_tracker_store_url:
+            tracker_store_settings(settings.rasa_tracker_store_url)  # raises if unusable
+        if settings.rasa_lock_store_url:
+            lock_store_settings(settings.rasa_lock_store_url)
         return cls(
-            model,
-            ports["RASA_PORT"],
-            ports["ACTIONS_PORT"],
-            web,
-            token,
-            cors,
-            internal,
-            tracker_url,
-            lock_url,
+            settings.rasa_model,
+            settings.rasa_port,
+            settings.actions_port,
+            settings.web_port,
+            # Rasa's HTTP API is only ever on with a token; our app uses it to relay
+            # staff messages. Callers never see it.
+            settings.rasa_token or secrets.token_urlsafe(32),
+            settings.cors_origins,
+            # The action server and the web app share this secret (docs/handoff.md).
+            settings.internal_token or secrets.token_urlsafe(32),
+            settings.rasa_tracker_store_url,
+            settings.rasa_lock_store_url,
+            settings.rasa_tracker_db,
         )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StackConfig:
+        """Reads the settings (`Settings.from_env`) and checks them for the stack.
+
+        Args:
+            env: The environment; `os.environ` when omitted.
+
+        Returns:
+            The run's configuration.
+
+        Raises:
+            StackError: If a setting is invalid or the stack cannot start with it.
+
+        """
+        try:
+            settings = Settings.from_env(env, ROOT)
+        except ConfigError as error:
+            raise StackError(str(error)) from None
+        return cls.from_settings(settings)
 
 
 def tracker_store_settings(url: str) -> dict[str, object]:
@@ -257,13 +281,15 @@ def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
 
 def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
     """Starts the stack and supervises it until Ctrl-C or a process dies."""
+    # The children inherit our environment (the channels' secrets, which Rasa
+    # substitutes into the credentials) with the values this run settled on.
     env = dict(
         os.environ,
         RASA_TOKEN=config.rasa_token,
         RASA_URL=f"http://localhost:{config.rasa_port}",
         ACTIONS_PORT=str(config.actions_port),
         WEB_PORT=str(config.web_port),
-        RASA_TRACKER_DB=os.environ.get("RASA_TRACKER_DB", str(ROOT / "var" / "rasa_tracker.db")),
+        RASA_TRACKER_DB=str(config.tracker_db),
         HOTLINE_INTERNAL_TOKEN=config.internal_token,
     )
     (ROOT / "var").mkdir(exist_ok=True)

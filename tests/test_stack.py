@@ -35,8 +35,8 @@ def test_defaults(env: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"RASA_PORT": "http"}, "RASA_PORT must be a port number"),
-        ({"WEB_PORT": "70000"}, "WEB_PORT must be a port number"),
+        ({"RASA_PORT": "http"}, "RASA_PORT must be a whole number"),
+        ({"WEB_PORT": "70000"}, "WEB_PORT must be between 1 and 65535"),
         ({"ACTIONS_PORT": "5005"}, "must differ"),
         ({"CORS_ORIGINS": "*"}, "not '\\*'"),
         ({"RASA_MODEL": "no/such/model.tar.gz"}, "No trained model"),

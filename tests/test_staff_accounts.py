@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -36,10 +37,9 @@ def _stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
 
 
 async def test_ensure_admin_generates_a_password_once(
-    db_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    db_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("HOTLINE_ADMIN_PASSWORD", raising=False)
-    monkeypatch.setenv("HOTLINE_ADMIN_USER", "chief")
+    db_settings = replace(db_settings, admin_user="chief", admin_password="")
     assert await cli(["staff", "ensure-admin"], db_settings) == 0
     out = capsys.readouterr().out
     assert "created supervisor 'chief' with password: " in out
@@ -52,14 +52,13 @@ async def test_ensure_admin_generates_a_password_once(
 
 
 async def test_ensure_admin_takes_the_password_from_the_environment(
-    db_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    db_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("HOTLINE_ADMIN_USER", "chief")
-    monkeypatch.setenv("HOTLINE_ADMIN_PASSWORD", "short")
-    assert await cli(["staff", "ensure-admin"], db_settings) == 2
+    short = replace(db_settings, admin_user="chief", admin_password="short")
+    assert await cli(["staff", "ensure-admin"], short) == 2
     assert "at least 12" in capsys.readouterr().err
-    monkeypatch.setenv("HOTLINE_ADMIN_PASSWORD", "a-long-admin-password")
-    assert await cli(["staff", "ensure-admin"], db_settings) == 0
+    long = replace(short, admin_password="a-long-admin-password")
+    assert await cli(["staff", "ensure-admin"], long) == 0
     assert "a-long-admin-password" not in capsys.readouterr().out
 
 

@@ -60,18 +60,24 @@ async def test_config_json(client: Any) -> None:
     }
 
 
+def widget_settings(env: dict[str, str]) -> WidgetSettings:
+    return WidgetSettings.from_settings(Settings.from_env(env))
+
+
 def test_widget_settings_from_env() -> None:
-    assert WidgetSettings.from_env({}).rasa_url == "http://localhost:5005"
-    assert WidgetSettings.from_env({"RASA_URL": "http://localhost:15005/"}).rasa_url == (
+    assert widget_settings({}).rasa_url == "http://localhost:5005"
+    assert widget_settings({"RASA_URL": "http://localhost:15005/"}).rasa_url == (
         "http://localhost:15005"
     )
-    settings = WidgetSettings.from_env(
+    settings = widget_settings(
         {"RASA_URL": "http://x:1", "WIDGET_RASA_URL": "https://chat.example.org"}
     )
     assert settings.socket_origins == "https://chat.example.org wss://chat.example.org"
     assert "frame-ancestors 'none'" in content_security_policy(settings)
     with pytest.raises(ValueError, match="http"):
-        WidgetSettings.from_env({"RASA_URL": "javascript:alert(1)"})
+        widget_settings({"RASA_URL": "javascript:alert(1)"})
+    with pytest.raises(ValueError, match="WIDGET_RASA_URL"):
+        widget_settings({"WIDGET_RASA_URL": "javascript:alert(1)"})
 
 
 class FakeServer:

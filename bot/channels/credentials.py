@@ -100,10 +100,19 @@ def effective_credentials(
 
 
 def write_effective_credentials(
-    env: Mapping[str, str] | None = None, template: Path = TEMPLATE, target: Path = EFFECTIVE
+    env: Mapping[str, str], template: Path = TEMPLATE, target: Path = EFFECTIVE
 ) -> list[str]:
-    """Writes the effective credentials file; returns the notes to show the operator."""
-    env = os.environ if env is None else env
+    """Writes the effective credentials file; returns the notes to show the operator.
+
+    Args:
+        env: The environment Rasa will run with (the stack builds it).
+        template: credentials.yml with its `${VAR}` references.
+        target: Where to write the result.
+
+    Returns:
+        Notes about channels left off.
+
+    """
     loaded = yaml.safe_load(template.read_text(encoding="utf-8")) or {}
     credentials, notes = effective_credentials(loaded, env)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +124,8 @@ def write_effective_credentials(
 def main() -> int:
     """Prints the channels that the current environment switches on."""
     loaded = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8")) or {}
+    # The channels' `${VAR}`s are not our settings: Rasa substitutes them from its own
+    # environment, so the environment this command runs in is the one to check.
     credentials, notes = effective_credentials(loaded, os.environ)
     print("Channels on: " + ", ".join(c.rsplit(".", 1)[-1] for c in credentials))
     for note in notes:

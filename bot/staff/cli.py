@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -71,9 +70,9 @@ def read_password(from_stdin: bool) -> str:
 
 
 def cmd_ensure_admin(settings: Settings, args: argparse.Namespace) -> int:
-    """Create (or repair) the first supervisor from the environment."""
-    username = os.environ.get("HOTLINE_ADMIN_USER", "admin").strip() or "admin"
-    password = os.environ.get("HOTLINE_ADMIN_PASSWORD") or None
+    """Create (or repair) the first supervisor (`HOTLINE_ADMIN_USER`, `HOTLINE_ADMIN_PASSWORD`)."""
+    username = settings.admin_user
+    password = settings.admin_password or None
     try:
         if password is not None:
             check_policy(password)

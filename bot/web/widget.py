@@ -18,7 +18,6 @@ talks to Rasa's socket.io channel directly; Rasa must list the site's origin in
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +26,10 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.config import Settings
 from bot.handoff.ports import RasaUnavailable
 from bot.web import headers
-from bot.web.context import STATIC_DIR
+from bot.web.context import SETTINGS, STATIC_DIR
 from bot.web.live import HANDOFF
 
 HOTLINE_NUMBER = "0845 5390543"
@@ -48,25 +48,17 @@ class WidgetSettings:
     rasa_url: str
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> WidgetSettings:
-        """Read `WIDGET_RASA_URL`, else `RASA_URL` (bot/stack.py sets it), else :5005.
+    def from_settings(cls, settings: Settings) -> WidgetSettings:
+        """The widget's part of the settings (`WIDGET_RASA_URL`, else `RASA_URL`).
 
         Args:
-            env: The environment; `os.environ` when omitted.
+            settings: The application settings.
 
         Returns:
-            The settings.
-
-        Raises:
-            ValueError: If the URL is not http(s).
+            The widget settings.
 
         """
-        env = dict(os.environ if env is None else env)
-        url = env.get("WIDGET_RASA_URL") or env.get("RASA_URL") or "http://localhost:5005"
-        url = url.strip().rstrip("/")
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-            raise ValueError(f"WIDGET_RASA_URL/RASA_URL must be an http(s) URL, not {url!r}")
-        return cls(rasa_url=url)
+        return cls(rasa_url=settings.widget_rasa_url)
 
     @property
     def socket_origins(self) -> str:
@@ -207,17 +199,10 @@ async def widget_history(request: web.Request) -> web.Response:
         return web.json_response({"error": "the conversation cannot be read now"}, status=503)
     headers = {"Cache-Control": "no-store", "Vary": "Origin"}
     origin = request.headers.get("Origin")
-    if origin and origin in allowed_origins():
+    if origin and origin in request.app[SETTINGS].cors_origins:
         # Sites that embed the widget are the same ones Rasa allows (CORS_ORIGINS).
         headers["Access-Control-Allow-Origin"] = origin
     return web.json_response({"items": history_items(tracker)}, headers=headers)
-
-
-def allowed_origins() -> set[str]:
-    """The sites allowed to embed the widget: `CORS_ORIGINS`, as bot/stack.py reads it."""
-    port = os.environ.get("WEB_PORT", "8080")
-    raw = os.environ.get("CORS_ORIGINS", f"http://localhost:{port},http://127.0.0.1:{port}")
-    return {o.strip() for o in raw.split(",") if o.strip()}
 
 
 def setup_widget(app: web.Application, settings: WidgetSettings | None = None) -> None:
@@ -225,10 +210,10 @@ def setup_widget(app: web.Application, settings: WidgetSettings | None = None) -
 
     Args:
         app: The application (jinja2 already set up).
-        settings: Widget settings (read from the environment when omitted).
+        settings: Widget settings (from the app's settings when omitted).
 
     """
-    app[WIDGET] = settings or WidgetSettings.from_env()
+    app[WIDGET] = settings or WidgetSettings.from_settings(app[SETTINGS])
     app.router.add_get("/", demo_page, name="widget_demo")
     app.router.add_get("/widget.js", widget_js, name="widget_js")
     app.router.add_get("/widget/config.json", widget_config, name="widget_config")
