@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from actions.parsing import UNIT_WORDS
+from bot.core.content import with_hotline_number
 
 # The slot holding the check's verdict (the answers have one slot per question).
 VERDICT_SLOT = "elig_verdict"
@@ -244,7 +245,8 @@ def _rule(raw: dict[str, Any], where: str) -> Rule:
         when=dict(raw.get("when") or {}),
         verdict=raw["verdict"],
         reason=str(raw["reason"]),
-        next_step=str(raw["next_step"]),
+        # Staff write {hotline_number}; the number itself lives once, in the domain.
+        next_step=with_hotline_number(str(raw["next_step"])),
         stop=bool(raw.get("stop", False)),
     )
 

@@ -20,20 +20,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.endpoint import ConfiguredAction
 from actions.hotline_api import HotlineApi, HotlineUnavailable
 from actions.summary import one_line, summarise
+from bot.core.content import hotline_number
 from bot.core.phone import format_uk_phone
 from bot.core.waits import wait_in_words
 
 logger = logging.getLogger(__name__)
 
-HOTLINE = "0845 5390543"
 # Channels that cannot push a message to the caller later: an adviser's reply
 # would never arrive, so callers there are offered a callback instead.
 NO_PUSH_CHANNELS = frozenset({"rest", "cmdline", ""})
 VOICE_CHANNELS = frozenset({"twilio_voice"})
 AVAILABILITY_SLOT = "handoff_availability"
-UNAVAILABLE_TEXT = (
-    f"Sorry, I can't reach the hotline team from here just now. Please call {HOTLINE}."
-)
 
 
 class HotlineAction(ConfiguredAction):
@@ -43,6 +40,13 @@ class HotlineAction(ConfiguredAction):
     def api(self) -> HotlineApi:
         """The internal API, as the settings place it."""
         return HotlineApi.from_settings(self.settings)
+
+
+def unavailable_text() -> str:
+    """What a caller reads when the web app cannot be reached."""
+    return (
+        f"Sorry, I can't reach the hotline team from here just now. Please call {hotline_number()}."
+    )
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -101,7 +105,7 @@ async def open_ticket(
         )
     except HotlineUnavailable as error:
         logger.warning("handoff request failed: %s", error)
-        dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+        dispatcher.utter_message(text=unavailable_text())
         return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
     if status not in (200, 201):
         dispatcher.utter_message(text=closed_message(body))
@@ -155,7 +159,7 @@ class ActionHandoffOffer(HotlineAction):
             return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
         status = await availability(self.api)
         if status is None:
-            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+            dispatcher.utter_message(text=unavailable_text())
             return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
         if not status.get("accepting"):
             dispatcher.utter_message(text=closed_message(status))
@@ -194,7 +198,7 @@ class ActionHandoffUrgent(HotlineAction):
             return []
         if channel_of(tracker) in NO_PUSH_CHANNELS:
             dispatcher.utter_message(
-                text=f"Please call the hotline on {HOTLINE} to speak to a person."
+                text=f"Please call the hotline on {hotline_number()} to speak to a person."
             )
             return []
         reason = (tracker.latest_message.get("text") or "")[:500]
@@ -243,7 +247,7 @@ class ActionRelayToAgent(HotlineAction):
             logger.warning("relay failed: %s", error)
             dispatcher.utter_message(
                 text=f"Sorry, your message didn't reach the adviser. Please try again "
-                f"or call {HOTLINE}."
+                f"or call {hotline_number()}."
             )
             return []
         if status == 404:
@@ -293,12 +297,12 @@ class ActionCallbackRequest(HotlineAction):
             status = 503
         if status not in (200, 201):
             dispatcher.utter_message(
-                text=f"Sorry, I couldn't book the callback. Please call {HOTLINE}."
+                text=f"Sorry, I couldn't book the callback. Please call {hotline_number()}."
             )
             return clear
         dispatcher.utter_message(
             text=f"Thanks, {name}. An adviser will call you on {format_uk_phone(phone)} "
-            f"({when}). If it's urgent, call {HOTLINE}."
+            f"({when}). If it's urgent, call {hotline_number()}."
         )
         return clear
 

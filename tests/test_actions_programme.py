@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.programme import ActionHandleFallback, consecutive_fallbacks
-from tests.trackers import bot_event, load_domain, make_tracker, user_event
+from tests.trackers import bot_event, load_domain, make_tracker, rendered_response, user_event
 
 
 def test_counts_only_the_latest_run_of_fallbacks() -> None:
@@ -40,5 +40,5 @@ async def test_second_fallback_offers_a_person_and_the_hotline() -> None:
     await ActionHandleFallback().run(dispatcher, make_tracker(events=events), load_domain())
     assert [m["response"] for m in dispatcher.messages] == ["utter_offer_person"]
     offer = load_domain()["responses"]["utter_offer_person"][0]
-    assert "0845 5390543" in offer["text"]
+    assert "0845 5390543" in rendered_response("utter_offer_person")
     assert {"title": "Talk to a person", "payload": "/request_human"} in offer["buttons"]

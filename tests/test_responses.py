@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import re
+import subprocess
 
-from tests.trackers import ROOT, load_domain
+from bot.core.content import hotline_number
+from tests.trackers import ROOT, load_domain, rendered_response
 
 FACTS = (ROOT / "content" / "programme" / "facts.md").read_text(encoding="utf-8")
 SHARED_FACTS = ROOT.parent / "shared" / "programme" / "facts.md"
@@ -13,11 +16,12 @@ FIGURE = re.compile(r"£[\d,.]+(?:\s?(?:million|m|k))?|\b\d[\d,]*\b")
 
 
 def response_texts() -> list[tuple[str, str]]:
+    """Each response as the caller reads it (slots filled with their initial values)."""
     domain = load_domain()
     return [
-        (name, variant.get("text", ""))
+        (name, rendered_response(name, number))
         for name, variants in domain["responses"].items()
-        for variant in variants
+        for number in range(len(variants))
     ]
 
 
@@ -45,6 +49,57 @@ def test_the_hotline_number_is_given_where_people_are_pointed_to_it() -> None:
     texts = dict(response_texts())
     for name in ("utter_hotline_number", "utter_mis", "utter_request_human", "utter_offer_person"):
         assert "0845 5390543" in texts[name]
+
+
+# The number in any spacing ("0845 5390543", "0845 539 0543", "08455390543", "+44 845...").
+HOTLINE_ANYHOW = re.compile(r"(?:\+44\s?|0)845\s?539\s?0543")
+# Where the number may appear besides its definition: the sourced facts, what callers
+# type (training data), the tests and the docs.
+NOT_PRODUCT = ("content/programme/facts.md", "data/nlu/", "tests/", "docs/", "benchmarks/")
+
+
+def code_strings(source: str) -> list[str]:
+    """The string constants of a Python module, without its docstrings."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+def test_the_hotline_number_is_written_once() -> None:
+    """Its one definition is the domain's hotline_number slot; nothing else repeats it."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    copies = []
+    for name in tracked:
+        path = ROOT / name
+        if name.startswith(NOT_PRODUCT) or not path.is_file():
+            continue
+        if path.suffix not in (".py", ".yml", ".yaml", ".md", ".js", ".html", ".json", ".txt"):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        # In Python, the strings the code uses (docstrings' examples are documentation).
+        lines = code_strings(text) if path.suffix == ".py" else text.splitlines()
+        copies += [f"{name}: {line.strip()}" for line in lines if HOTLINE_ANYHOW.search(line)]
+    assert copies == ['domain.yml: initial_value: "0845 5390543"']
+    assert hotline_number() == "0845 5390543"
 
 
 def test_every_intent_has_a_rule_or_story() -> None:

@@ -20,7 +20,7 @@ from actions.several import ActionAnswerSeveral, piece_intent, plan_answers
 from bot.nlu.segments import MAX_SEGMENTS, is_question, question_count, split_questions
 from bot.nlu.several import ConfigError, SeveralQuestionsClassifier
 from tests.live_stack import LiveStack
-from tests.trackers import load_domain, make_tracker
+from tests.trackers import load_domain, make_tracker, rendered_response
 
 # --- splitting -----------------------------------------------------------------------
 
@@ -282,7 +282,7 @@ def _active_loop(stack: LiveStack, sender: str) -> str | None:
 
 
 def _response_text(name: str) -> str:
-    return str(load_domain()["responses"][name][0]["text"])
+    return rendered_response(name)
 
 
 @live

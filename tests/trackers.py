@@ -16,6 +16,25 @@ def load_domain() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
+def rendered_response(name: str, variant: int = 0, **variables: Any) -> str:
+    """A response's text as the caller reads it: Rasa fills ``{slot}`` from the tracker.
+
+    Slots get their initial values (the hotline number), then ``variables`` (what an
+    action passes with ``utter_message(response=..., **variables)``).
+    """
+    domain = load_domain()
+    values = {
+        slot: str(spec["initial_value"])
+        for slot, spec in domain["slots"].items()
+        if spec.get("initial_value") is not None
+    }
+    values.update({key: str(value) for key, value in variables.items()})
+    text = str(domain["responses"][name][variant].get("text", ""))
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
 def make_tracker(
     text: str = "",
     intent: str | None = None,

@@ -27,12 +27,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.config import Settings
+from bot.core.content import hotline_number
 from bot.handoff.ports import RasaUnavailable
 from bot.web import headers
 from bot.web.context import SETTINGS, STATIC_DIR
 from bot.web.live import HANDOFF
 
-HOTLINE_NUMBER = "0845 5390543"
 WIDGET_JS = STATIC_DIR / "widget" / "widget.js"
 
 
@@ -96,7 +96,7 @@ async def demo_page(request: web.Request) -> web.Response:
     """
     settings = request.app[WIDGET]
     response = aiohttp_jinja2.render_template(
-        "widget/demo.html", request, {"rasa_url": settings.rasa_url, "hotline": HOTLINE_NUMBER}
+        "widget/demo.html", request, {"rasa_url": settings.rasa_url, "hotline": hotline_number()}
     )
     response.headers.update(headers.PAGE_HEADERS)
     response.headers["Content-Security-Policy"] = content_security_policy(settings)
@@ -138,7 +138,7 @@ async def widget_config(request: web.Request) -> web.Response:
         {
             "rasa_url": settings.rasa_url,
             "socketio_path": "/socket.io",
-            "hotline_number": HOTLINE_NUMBER,
+            "hotline_number": hotline_number(),
         },
         headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"},
     )

@@ -16,7 +16,9 @@
   if (!script || window.mhWidget) return;
   window.mhWidget = {};
 
-  const HOTLINE = "0845 5390543";
+  // The hotline number is written once, in the domain; the app serves it in
+  // /widget/config.json (read below). Until it arrives the warning names no number.
+  let hotline = "";
   const KEEP_HOURS = 24;
   const KEEP_MS = KEEP_HOURS * 3600 * 1000;
   const BOT_REPLY_TIMEOUT_MS = 20000;
@@ -140,9 +142,24 @@
 
   const status = el("p", { class: "govuk-body-s mh-status", role: "status", "data-state": "connecting" }, "Connecting…");
   const offline = el("div", { class: "govuk-warning-text mh-offline", hidden: true });
+  function offlineMessage() {
+    return "The chat cannot connect at the moment. Call the hotline" + (hotline ? " on " + hotline : "") + ".";
+  }
+  const offlineText = el("strong", { class: "govuk-warning-text__text" }, offlineMessage());
+  if (window.fetch) {
+    window.fetch(config.assets + "/widget/config.json", { credentials: "omit" })
+      .then(function (response) { return response.ok ? response.json() : {}; })
+      .then(function (body) {
+        if (body && typeof body.hotline_number === "string") {
+          hotline = body.hotline_number;
+          offlineText.textContent = offlineMessage();
+        }
+      })
+      .catch(function () { /* the warning still says to call the hotline */ });
+  }
   offline.append(
     el("span", { class: "govuk-warning-text__icon", "aria-hidden": "true" }, "!"),
-    el("strong", { class: "govuk-warning-text__text" }, "The chat cannot connect at the moment. Call the hotline on " + HOTLINE + "."),
+    offlineText,
   );
   const handoffBanner = el("p", { class: "govuk-body-s mh-handoff", hidden: true });
 
