@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.conversations import phone_conversation_id, web_conversation_id
+
 # The fake messaging services (Twilio, Telegram, ...) the stack's channels talk to.
 from tests.channels_fakes import ChannelFakes, channel_fakes  # noqa: F401 (fixture)
 
@@ -39,6 +41,14 @@ class LiveStack:
     admin_user: str
     admin_password: str
     env: dict[str, str]
+
+    def web_conversation(self, session_id: str) -> str:
+        """The conversation id Rasa and staff see for a socket.io session secret."""
+        return web_conversation_id(self.env["HOTLINE_SESSION_KEY"], session_id)
+
+    def phone_conversation(self, call_sid: str) -> str:
+        """The conversation id of one phone call."""
+        return phone_conversation_id(self.env["HOTLINE_SESSION_KEY"], call_sid)
 
 
 def _free_port() -> int:
@@ -74,6 +84,7 @@ def live_stack(
         "RASA_TRACKER_DB": str(work / "tracker.db"),
         "RASA_TOKEN": secrets.token_urlsafe(16),
         "HOTLINE_INTERNAL_TOKEN": secrets.token_urlsafe(16),
+        "HOTLINE_SESSION_KEY": secrets.token_urlsafe(16),
         "HOTLINE_HOURS": "always",
         "HOTLINE_ADMIN_USER": "admin",
         "HOTLINE_ADMIN_PASSWORD": "correct horse battery staple",

@@ -495,9 +495,10 @@ def test_voice_refuses_unsigned_calls(live_stack: LiveStack, channel_fakes: Chan
 
 def test_voice_call(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
     caller = f"+4477009{int(uuid.uuid4().int % 100000):05d}"
+    call = "CA" + uuid.uuid4().hex  # one call, one conversation
 
     def say(**fields: str) -> ET.Element:
-        form = _call(channel_fakes, caller, **fields)
+        form = _call(channel_fakes, caller, CallSid=call, **fields)
         return _twiml(_twilio_post(live_stack, channel_fakes, VOICE, form))
 
     # The call rings in: greeting with the menu as keypad choices.
@@ -522,7 +523,7 @@ def test_voice_call(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
     root = say()
     assert root.find("Gather").get("action") == f"{VOICE}?silence=1"
     assert "10 million pounds" in _said(root)
-    form = _call(channel_fakes, caller)
+    form = _call(channel_fakes, caller, CallSid=call)
     url = f"{VOICE}?silence=2"
     root = _twiml(_twilio_post(live_stack, channel_fakes, url, form))
     assert root.find("Hangup") is not None
@@ -546,12 +547,11 @@ def test_voice_transfer_status(live_stack: LiveStack, channel_fakes: ChannelFake
 
 def test_voice_cannot_push(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
     """Staff replies to a phone conversation are recorded, not sent anywhere (documented)."""
-    caller = "+447700900444"
-    _twilio_post(
-        live_stack, channel_fakes, VOICE, _call(channel_fakes, caller, SpeechResult="hello")
-    )
+    caller, call = "+447700900444", "CA" + uuid.uuid4().hex
+    form = _call(channel_fakes, caller, CallSid=call, SpeechResult="hello")
+    _twilio_post(live_stack, channel_fakes, VOICE, form)
     before = len(channel_fakes.find(lambda c: True))
-    _push_staff_reply(live_stack, caller, "Hello from an adviser")
+    _push_staff_reply(live_stack, live_stack.phone_conversation(call), "Hello from an adviser")
     time.sleep(1)
     assert len(channel_fakes.find(lambda c: True)) == before
 
@@ -561,9 +561,10 @@ def test_voice_transfer_to_staff_with_a_ticket(
 ) -> None:
     """Asking for a person on the phone: reason, ticket in the console, then <Dial>."""
     caller = f"+4477009{int(uuid.uuid4().int % 100000):05d}"
+    call = "CA" + uuid.uuid4().hex
 
     def say(**fields: str) -> ET.Element:
-        form = _call(channel_fakes, caller, **fields)
+        form = _call(channel_fakes, caller, CallSid=call, **fields)
         return _twiml(_twilio_post(live_stack, channel_fakes, VOICE, form))
 
     say(CallStatus="ringing")
@@ -583,6 +584,132 @@ def test_voice_transfer_to_staff_with_a_ticket(
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
     tickets = requests.get(f"{live_stack.web_url}/api/handoffs", headers=headers, timeout=30).json()
     items = tickets["items"] if isinstance(tickets, dict) else tickets
-    (ticket,) = [t for t in items if t["conversation_id"] == caller]
+    # The call's conversation, not the caller's number (issue 11, finding 4).
+    (ticket,) = [t for t in items if t["conversation_id"] == live_stack.phone_conversation(call)]
     assert ticket["channel"] == "twilio_voice"
     assert "legal advice" in ticket["reason"]
+
+
+# --- Issue 11, finding 5: the message length limit on every channel ------------------
+
+LONG = "please read all of this " * 500  # 12,000 characters, over the 2,000 limit
+
+
+def _too_long(text: str) -> bool:
+    return "too long" in text and "2,000 characters" in text
+
+
+def test_long_sms_gets_a_reply_and_the_conversation_continues(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    phone = f"+4477009{int(uuid.uuid4().int % 100000):05d}"
+    path = "/webhooks/twilio/webhook"
+    for sender in (phone, f"whatsapp:{phone}"):
+        answer = _twilio_post(live_stack, channel_fakes, path, _sms(sender, LONG, channel_fakes))
+        assert answer.status_code == 200
+        channel_fakes.wait_for(
+            lambda c, s=sender: c.body.get("To") == s and _too_long(c.body.get("Body", ""))
+        )
+    _twilio_post(
+        live_stack, channel_fakes, path, _sms(phone, "what is the hotline number?", channel_fakes)
+    )
+    channel_fakes.wait_for(lambda c: c.body.get("To") == phone and "0845" in c.body.get("Body", ""))
+
+
+def test_long_telegram_message_gets_a_reply(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    url = f"{live_stack.rasa_url}/webhooks/telegram/webhook"
+    chat_id = 600000000 + int(uuid.uuid4().int % 10000000)
+    secret = {"X-Telegram-Bot-Api-Secret-Token": channel_fakes.env["TELEGRAM_SECRET_TOKEN"]}
+    answer = requests.post(url, json=_telegram_update(chat_id, LONG), headers=secret, timeout=60)
+    assert answer.status_code == 200
+    channel_fakes.wait_for(
+        lambda c: c.body.get("chat_id") == str(chat_id) and _too_long(c.body.get("text", ""))
+    )
+
+
+def test_long_slack_message_gets_a_reply(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    user, dm = "U" + _uid().upper(), "D" + _uid().upper()
+    event = {
+        "type": "event_callback",
+        "event_id": "Ev" + _uid(),
+        "authorizations": [{"user_id": "UBOT", "is_bot": True, "team_id": "T0001"}],
+        "event": {
+            "type": "message",
+            "channel_type": "im",
+            "channel": dm,
+            "user": user,
+            "text": LONG,
+            "ts": f"{time.time():.6f}",
+        },
+    }
+    assert _slack_post(live_stack, channel_fakes, event).status_code == 200
+    channel_fakes.wait_for(
+        lambda c: (
+            c.service == "slack"
+            and c.body.get("channel") == dm
+            and _too_long(str(c.body.get("text", "")))
+        )
+    )
+
+
+def test_long_messenger_message_gets_a_reply(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    psid = str(3000000000000000 + int(uuid.uuid4().int % 10**12))
+    now = int(time.time() * 1000)
+    message = {"mid": "m_" + _uid(), "text": LONG}
+    entry = {
+        "sender": {"id": psid},
+        "recipient": {"id": "PAGE1"},
+        "timestamp": now,
+        "message": message,
+    }
+    payload = {"object": "page", "entry": [{"id": "PAGE1", "time": now, "messaging": [entry]}]}
+    assert _facebook_post(live_stack, channel_fakes, payload).status_code == 200
+    channel_fakes.wait_for(
+        lambda c: (
+            c.body.get("recipient", {}).get("id") == psid
+            and _too_long(str(c.body.get("message", {}).get("text", "")))
+        )
+    )
+
+
+def test_long_teams_message_gets_a_reply(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    activity = _activity(channel_fakes, "29:" + _uid(), LONG)
+    token = channel_fakes.bf_token(activity["serviceUrl"])
+    answer = requests.post(
+        f"{live_stack.rasa_url}/webhooks/botframework/webhook",
+        json=activity,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert answer.status_code == 200
+    conversation = activity["conversation"]["id"]
+    channel_fakes.wait_for(
+        lambda c: (
+            c.service == "botframework"
+            and conversation in c.path
+            and _too_long(str(c.body.get("text", "")))
+        )
+    )
+
+
+def test_long_speech_and_rest_messages_get_a_reply(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    form = _call(channel_fakes, "+447700900777", SpeechResult="la " * 350_000)  # about 1 MB
+    root = _twiml(_twilio_post(live_stack, channel_fakes, VOICE, form))
+    assert "too long" in _said(root) and root.find("Gather") is not None
+    url = f"{live_stack.rasa_url}/webhooks/rest/webhook"
+    for size in (1_000_000, 10_000_000):
+        answer = requests.post(url, json={"sender": "big", "message": "a" * size}, timeout=120)
+        assert answer.status_code == 200
+        assert [_too_long(m["text"]) for m in answer.json()] == [True]
+    answer = requests.post(url, json={"sender": "big", "message": "what is a mutual?"}, timeout=60)
+    assert "spun out" in answer.json()[0]["text"]

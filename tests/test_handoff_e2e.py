@@ -107,7 +107,10 @@ async def test_handoff_round_trip(live_stack: LiveStack) -> None:
             await caller.say("We need help with a business plan for our youth service")
             await caller.wait_for("in the queue")
 
-            ticket = await find_ticket(live_stack, http, headers, caller.session_id)
+            # The console shows the conversation id, never the caller's session secret.
+            conversation = live_stack.web_conversation(caller.session_id)
+            assert caller.session_id not in conversation
+            ticket = await find_ticket(live_stack, http, headers, conversation)
             assert ticket["status"] == "queued"
             assert "business plan" in ticket["reason"]
             assert ticket["channel"] == "socketio"

@@ -274,7 +274,8 @@ def _say(stack: LiveStack, sender: str, text: str) -> list[str]:
 
 def _active_loop(stack: LiveStack, sender: str) -> str | None:
     tracker = requests.get(
-        f"{stack.rasa_url}/conversations/{sender}/tracker",
+        # REST conversations are `rest:<sender>` (bot/channels/rest.py).
+        f"{stack.rasa_url}/conversations/rest:{sender}/tracker",
         params={"token": stack.rasa_token},
         timeout=30,
     ).json()

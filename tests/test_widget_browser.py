@@ -172,7 +172,7 @@ async def test_html_is_shown_as_text(live_stack: LiveStack, context: Any) -> Non
     hostile = ["<img src=x onerror=alert(1)>", "<script>alert(2)</script>"]
     for text in hostile:
         await ask(page, text)
-    conversation = await session_id(page, live_stack.rasa_url)
+    conversation = live_stack.web_conversation(await session_id(page, live_stack.rasa_url))
     await append_events(
         live_stack,
         conversation,
@@ -200,7 +200,7 @@ async def test_staff_reply_is_shown_as_from_a_person(live_stack: LiveStack, cont
     await ask(page, "hello")
     await page.get_by_role("button", name="Talk to a person").click()
     await page.locator(".mh-message--user", has_text="Talk to a person").wait_for()
-    conversation = await session_id(page, live_stack.rasa_url)
+    conversation = live_stack.web_conversation(await session_id(page, live_stack.rasa_url))
 
     await append_events(
         live_stack,
@@ -281,7 +281,7 @@ async def test_no_serious_accessibility_violations(live_stack: LiveStack, contex
     await open_widget(page, f"{live_stack.web_url}/")
     await ask(page, "am I eligible for support?")
     await page.locator(".mh-reply").first.wait_for()
-    conversation = await session_id(page, live_stack.rasa_url)
+    conversation = live_stack.web_conversation(await session_id(page, live_stack.rasa_url))
     await append_events(
         live_stack,
         conversation,
@@ -344,7 +344,7 @@ async def test_messages_sent_to_the_caller_while_disconnected_are_caught_up(
     page = await context.new_page()
     await open_widget(page, f"{live_stack.web_url}/")
     await ask(page, "hello")
-    conversation = await session_id(page, live_stack.rasa_url)
+    conversation = live_stack.web_conversation(await session_id(page, live_stack.rasa_url))
     await page.evaluate("window.mhWidget.socket.disconnect()")
     await page.locator(".mh-status[data-state=reconnecting]").wait_for()
     # An adviser writes while the caller's connection is down: Rasa cannot deliver it.
@@ -370,14 +370,14 @@ async def test_messages_sent_to_the_caller_while_disconnected_are_caught_up(
 
 
 async def test_history_endpoint_refuses_malformed_ids(live_stack: LiveStack) -> None:
+    """The widget posts its session secret; ids in the URL are gone (issue 11, finding 2)."""
+    url = f"{live_stack.web_url}/widget/history"
     async with aiohttp.ClientSession() as http:
         for bad in ("", "x", "../../etc/passwd", "a" * 200, "<script>"):
-            async with http.get(
-                f"{live_stack.web_url}/widget/history", params={"session_id": bad}
-            ) as response:
+            async with http.post(url, json={"session_id": bad}) as response:
                 assert response.status == 400
-        async with http.get(
-            f"{live_stack.web_url}/widget/history", params={"session_id": "no-such-conversation-1"}
-        ) as response:
+        async with http.get(url, params={"session_id": "no-such-conversation-1"}) as response:
+            assert response.status == 405
+        async with http.post(url, json={"session_id": "no-such-conversation-1"}) as response:
             assert response.status == 200
             assert (await response.json())["items"] == []

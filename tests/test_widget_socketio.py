@@ -50,8 +50,10 @@ async def test_staff_message_through_the_rasa_api_reaches_the_socket(live_stack:
         await asyncio.sleep(1)
         while not inbox.empty():
             inbox.get_nowait()
+        # Staff and Rasa's API know the conversation id, never the caller's secret.
+        conversation = live_stack.web_conversation(session_id)
         url = (
-            f"{live_stack.rasa_url}/conversations/{session_id}/tracker/events"
+            f"{live_stack.rasa_url}/conversations/{conversation}/tracker/events"
             f"?output_channel=latest&execute_side_effects=true&token={live_stack.rasa_token}"
         )
         events = [

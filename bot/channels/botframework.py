@@ -46,6 +46,8 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import guard
+
 logger = logging.getLogger(__name__)
 
 OPENID_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
@@ -286,6 +288,7 @@ class VerifiedBotFrameworkInput(BotFrameworkInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The messaging endpoint."""
         webhook_bp = Blueprint("hotline_botframework_webhook", __name__)
+        on_new_message = guard.limited(on_new_message)  # before NLU: issue 11, finding 5
 
         @webhook_bp.listener("after_server_start")
         async def remember_app(app: Sanic, _: Any) -> None:

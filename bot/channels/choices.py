@@ -30,10 +30,14 @@ _NUMBER_WORDS = {
     **{w: n for w, n in CARDINALS.items() if 1 <= n <= MAX_DIGIT_CHOICES and w != "a"},
     **ORDINALS,
 }
+# One optional mark between two runs of spaces is written `\s*(?:[.)!]\s*)?` so the
+# pattern stays linear: `\s*[.)!]?\s*` backtracks quadratically over long spaces.
 _REPLY = re.compile(
-    r"^\s*(?:(?:option|number|press(?:ed)?|choice)\s+)?(?P<n>\d{1,2}|[a-z]+)\s*[.)!]?\s*$",
+    r"^\s*(?:(?:option|number|press(?:ed)?|choice)\s+)?(?P<n>\d{1,2}|[a-z]+)\s*(?:[.)!]\s*)?$",
     re.IGNORECASE,
 )
+# No option reply is longer than this ("  option seventh. "); longer text is never one.
+_MAX_REPLY_CHARS = 40
 
 
 def _answer_word(button: Button) -> str:
@@ -97,7 +101,7 @@ def numbered_prompt(buttons: Sequence[Button], verb: str = "Reply") -> str:
 
 def reply_number(text: str | None) -> int | None:
     """The option number a reply names ("2", "2.", "two", "option 2"), or None."""
-    if not text:
+    if not text or len(text) > _MAX_REPLY_CHARS:
         return None
     match = _REPLY.match(text)
     if not match:

@@ -5,7 +5,7 @@ Rasa loads every channel listed in its credentials file and fails on any
 with `${VAR}` references; `write_effective_credentials` copies it to
 `var/credentials.yml` keeping:
 
-- `rest`, `socketio` and the phone channel always, without settings whose
+- REST, `socketio` and the phone channel always, without settings whose
   variables are unset (e.g. the phone line without TWILIO_AUTH_TOKEN);
 - any other channel only when its required settings (`REQUIRED`) have their
   variables set; its optional settings whose variables are unset are left out.
@@ -31,7 +31,8 @@ TEMPLATE = ROOT / "credentials.yml"
 EFFECTIVE = ROOT / "var" / "credentials.yml"
 
 VOICE = "bot.channels.twilio_voice.HotlineVoiceInput"
-ALWAYS_ON = ("rest", "socketio", VOICE)
+REST = "bot.channels.rest.HotlineRestInput"
+ALWAYS_ON = ("rest", REST, "socketio", VOICE)
 # Per channel: groups of settings; every group needs at least one setting present.
 REQUIRED: dict[str, list[tuple[str, ...]]] = {
     "bot.channels.twilio.SignedTwilioInput": [

@@ -32,6 +32,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import guard
 from bot.channels.choices import ordered_choices, resolve_reply
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ class SignedFacebookInput(FacebookInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Webhook verification (GET) and messages (POST)."""
         fb_webhook = Blueprint("hotline_fb_webhook", __name__)
+        on_new_message = guard.limited(on_new_message)  # before NLU: issue 11, finding 5
 
         @fb_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

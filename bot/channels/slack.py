@@ -30,6 +30,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels import guard
 from bot.channels.choices import resolve_reply
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class SignedSlackInput(SlackInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The Events API and interactivity webhook."""
         slack_webhook = Blueprint("hotline_slack_webhook", __name__)
+        on_new_message = guard.limited(on_new_message)  # before NLU: issue 11, finding 5
 
         @slack_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

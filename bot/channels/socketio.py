@@ -16,6 +16,11 @@ still finds it) and its events, and:
   (`{"typing": true, "sender": "staff"}` arrives as exactly that); the stock
   `{"data": {...}}` form still works.
 
+`HotlineSocketIOInput` also makes a conversation belong to the client holding
+its session secret (conversation ids are keyed hashes of it), takes messages only
+from the socket that obtained the session, admits only `CORS_ORIGINS` and limits
+message length (issue 11; docs/design.md, "Security").
+
 Enable it in credentials.yml in place of `socketio:` (same settings):
 `bot.channels.socketio.HotlineSocketIOInput:`. The mapping is documented in
 docs/handoff.md, "Widget".
@@ -23,12 +28,22 @@ docs/handoff.md, "Widget".
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel, UserMessage
-from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from sanic import Blueprint
+from rasa.core.channels.channel import OutputChannel, UserMessage, decode_bearer_token
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from bot.channels import guard
+from bot.core.conversations import is_session_secret, new_session_secret, web_conversation_id
+
+logger = logging.getLogger(__name__)
 
 FORWARDED_FIELDS = ("sender", "staff_name", "queue_position", "handoff_state")
 _STOCK_CUSTOM_KEYS = frozenset({"data", "room", "to"})
@@ -109,7 +124,79 @@ class HotlineSocketIOOutput(SocketIOOutput):
 
 
 class HotlineSocketIOInput(SocketIOInput):
-    """`SocketIOInput` whose replies and API-sent messages use `HotlineSocketIOOutput`."""
+    """`SocketIOInput` where a conversation belongs to the socket that holds its secret.
+
+    Rasa's channel puts a socket in whatever room `session_request` names and
+    takes `user_uttered` from any socket for any `session_id`, and the id is the
+    conversation id staff and logs see (issue 11, finding 2). Here:
+
+    - the `session_id` a client offers (or one made for it) is its *secret*; the
+      conversation id is `web:` + HMAC(secret) (`bot.core.conversations`), and the
+      socket joins that room. `session_confirm` still returns the secret, so a
+      standard client (rasa-webchat) stores it and sends it back as before;
+    - a socket may send `user_uttered` only for a session it obtained itself
+      with `session_request`; anything else is dropped;
+    - a connection whose `Origin` is not in `CORS_ORIGINS` is refused (clients
+      that send no `Origin`, i.e. not browsers, are let in: only a browser can be
+      made to connect on someone else's behalf);
+    - messages over the length limit never reach Rasa (`bot.channels.guard`).
+    """
+
+    # A socket that asks for more sessions than this leaves the oldest one's room.
+    MAX_SESSIONS_PER_SOCKET = 4
+
+    def __init__(
+        self,
+        *args: Any,
+        session_key: str | None = None,
+        allowed_origins: Iterable[str] | None = None,
+        max_message_chars: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Rasa's settings, plus ours (from the application settings when omitted).
+
+        Args:
+            *args: `SocketIOInput`'s arguments.
+            session_key: The server key for conversation ids.
+            allowed_origins: Browser origins allowed to connect (`CORS_ORIGINS`).
+            max_message_chars: The longest message handed to Rasa.
+            **kwargs: `SocketIOInput`'s keyword arguments.
+
+        """
+        super().__init__(*args, **kwargs)
+        self._session_key = session_key
+        self._allowed_origins = None if allowed_origins is None else frozenset(allowed_origins)
+        self._max_message_chars = max_message_chars
+        # socket id -> the conversations it obtained through session_request.
+        self._sessions: dict[str, list[str]] = {}
+
+    @property
+    def session_key(self) -> str:
+        """The server key for conversation ids."""
+        return self._session_key or guard.session_key()
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """Browser origins allowed to connect."""
+        if self._allowed_origins is None:
+            return frozenset(guard.channel_settings().cors_origins)
+        return self._allowed_origins
+
+    def conversation_of(self, socket_id: str, secret: object) -> str | None:
+        """The conversation a socket may write to with a session secret.
+
+        Args:
+            socket_id: The socket.io id of the sending socket.
+            secret: The `session_id` the socket sent.
+
+        Returns:
+            The conversation id, or None unless this socket obtained it.
+
+        """
+        if not is_session_secret(secret):
+            return None
+        conversation = web_conversation_id(self.session_key, str(secret))
+        return conversation if conversation in self._sessions.get(socket_id, ()) else None
 
     def get_output_channel(self) -> OutputChannel | None:
         """Output for messages sent through the HTTP API (`output_channel=latest`).
@@ -123,7 +210,7 @@ class HotlineSocketIOInput(SocketIOInput):
         return HotlineSocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """Rasa's blueprint, with replies to caller messages sent through our output.
+        """The socket.io server: origins, sessions by secret, messages by their owner.
 
         Args:
             on_new_message: Rasa's handler for a caller message.
@@ -132,10 +219,78 @@ class HotlineSocketIOInput(SocketIOInput):
             The Sanic blueprint.
 
         """
+        # No CORS handling in engine.io itself: Rasa's Sanic CORS (--cors) adds the
+        # headers, and two sets of them break browsers. Origins are checked on connect.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+        handle = guard.limited(on_new_message, self._max_message_chars)
+        namespace = self.namespace
 
-        async def handle(message: UserMessage) -> Any:
-            if self.sio is not None and type(message.output_channel) is SocketIOOutput:
-                message.output_channel = HotlineSocketIOOutput(self.sio, self.bot_message_evt)
-            return await on_new_message(message)
+        @socketio_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
 
-        return super().blueprint(handle)
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+            origin = environ.get("HTTP_ORIGIN")
+            if origin and origin not in self.allowed_origins:
+                logger.warning("Refused a socket.io connection from origin %r", origin)
+                return False
+            if self.jwt_key:
+                token = auth.get("token") if isinstance(auth, dict) else None
+                payload = (
+                    decode_bearer_token(token, self.jwt_key, self.jwt_algorithm) if token else None
+                )
+                return bool(payload)
+            return True
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str) -> None:
+            self._sessions.pop(sid, None)
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: str, data: Any = None) -> None:
+            offered = data.get("session_id") if isinstance(data, dict) else None
+            # A missing, short or odd id gets a fresh secret, as Rasa makes one for None.
+            secret = str(offered) if is_session_secret(offered) else new_session_secret()
+            if self.session_persistence:
+                conversation = web_conversation_id(self.session_key, secret)
+                sessions = self._sessions.setdefault(sid, [])
+                if conversation not in sessions:
+                    sessions.append(conversation)
+                    sio.enter_room(sid, conversation, namespace=namespace)
+                while len(sessions) > self.MAX_SESSIONS_PER_SOCKET:
+                    sio.leave_room(sid, sessions.pop(0), namespace=namespace)
+            await sio.emit("session_confirm", secret, room=sid, namespace=namespace)
+
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def handle_message(sid: str, data: Any = None) -> None:
+            if not isinstance(data, dict):
+                return
+            if self.session_persistence:
+                sender_id = self.conversation_of(sid, data.get("session_id"))
+                if sender_id is None:
+                    logger.warning(
+                        "Dropped a socket.io message for a session this socket did not obtain"
+                    )
+                    return
+            else:
+                sender_id = sid
+            text = data.get("message")
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            message = UserMessage(
+                text if isinstance(text, str) else "",
+                HotlineSocketIOOutput(sio, self.bot_message_evt),
+                sender_id,
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else {},
+            )
+            await handle(message)
+
+        return socketio_webhook

@@ -37,6 +37,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import guard
 from bot.channels.choices import ordered_choices, resolve_reply
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class SecretTelegramInput(TelegramInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook: verify the secret token, then hand the update to Rasa."""
         telegram_webhook = Blueprint("hotline_telegram_webhook", __name__)
+        on_new_message = guard.limited(on_new_message)  # before NLU: issue 11, finding 5
 
         @telegram_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -31,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from bot.channels import guard
 from bot.channels.choices import numbered_prompt, resolve_reply
 
 logger = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ class SignedTwilioInput(TwilioInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook: verify, map a numbered reply, hand the message to Rasa."""
         twilio_webhook = Blueprint("hotline_twilio_webhook", __name__)
+        on_new_message = guard.limited(on_new_message)  # before NLU: issue 11, finding 5
 
         @twilio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -12,7 +12,13 @@ chat text (links, "£93,000", "0845 5390543") as written. This channel:
 - transfers the call to the staff line (`<Dial>`) when a bot message carries
   the custom payload `{"handoff": "dial"}` (see docs/handoff.md, "Phone");
 - re-asks the last question after silence, and ends the call after
-  `MAX_SILENCES` silent turns in a row.
+  `MAX_SILENCES` silent turns in a row;
+- keeps each call in a conversation of its own, `phone:` + HMAC(`CallSid`)
+  (`bot.core.conversations`): the number in `From` names no conversation, so an
+  unsigned request cannot make the line read back another caller's (or a web
+  caller's) last turn (issue 11, finding 4);
+- answers a `SpeechResult` over the length limit with a reply saying so,
+  without handing it to Rasa (`bot.channels.guard`).
 
 Voice cannot push: staff replies sent through Rasa's API during a call are
 stored in the tracker but not spoken (the phone hands over by transfer instead).
@@ -38,6 +44,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
+from bot.channels import guard
 from bot.channels.choices import (
     MAX_DIGIT_CHOICES,
     last_bot_turn,
@@ -48,6 +55,7 @@ from bot.channels.choices import (
 )
 from bot.channels.speech import to_speech
 from bot.channels.twilio import form_value, signature_is_valid
+from bot.core.conversations import phone_conversation_id
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +70,8 @@ DIAL_FAILED = (
     "You can ask me to arrange a callback, or ask me another question."
 )
 _PHONE_NUMBER = re.compile(r"^\+?\d{7,15}$")
+# Twilio's call ids are "CA" and 32 hex digits; anything of this shape is one call.
+_CALL_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
 
 
 def transfer_requested(message: dict[str, Any]) -> bool:
@@ -121,6 +131,7 @@ class HotlineVoiceInput(TwilioVoiceInput):
         public_url: str | None = None,
         staff_number: str | None = None,
         language: str = "en-GB",
+        session_key: str | None = None,
     ) -> None:
         super().__init__(
             initial_prompt,
@@ -134,11 +145,24 @@ class HotlineVoiceInput(TwilioVoiceInput):
         self.public_url = public_url
         self.staff_number = staff_number
         self.language = language
+        self._session_key = session_key
         if not auth_token:
             logger.warning(
                 "twilio_voice: no TWILIO_AUTH_TOKEN, so phone webhooks are NOT verified. "
                 "Set it before the number takes real calls."
             )
+
+    def conversation_id(self, call_sid: str) -> str:
+        """The conversation of one call (never the caller's number: see the module doc).
+
+        Args:
+            call_sid: Twilio's `CallSid`.
+
+        Returns:
+            `phone:` and a keyed hash of the call id.
+
+        """
+        return phone_conversation_id(self._session_key or guard.session_key(), call_sid)
 
     def _refused(self, request: Request) -> HTTPResponse | None:
         if self.auth_token and not signature_is_valid(request, self.auth_token, self.public_url):
@@ -149,6 +173,7 @@ class HotlineVoiceInput(TwilioVoiceInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The call webhook and the status callback of a transfer."""
         voice = Blueprint("hotline_twilio_voice_webhook", __name__)
+        handle = guard.limited(on_new_message)
 
         @voice.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -159,19 +184,23 @@ class HotlineVoiceInput(TwilioVoiceInput):
             refused = self._refused(request)
             if refused:
                 return refused
-            sender = form_value(request, "From") or "unknown caller"
+            call_sid = form_value(request, "CallSid") or ""
+            if not _CALL_SID.match(call_sid):
+                return response.text("CallSid is missing or malformed", status=400)
+            sender = self.conversation_id(call_sid)
             agent = getattr(request.app.ctx, "agent", None)
             text = await self._caller_text(request, agent, sender)
             if text is not None:
                 collector = VoiceCollector()
                 metadata = {
                     "twilio_voice": {
-                        "call_sid": form_value(request, "CallSid"),
+                        "call_sid": call_sid,
+                        "from": form_value(request, "From"),
                         "to": form_value(request, "To"),
                         "digits": form_value(request, "Digits"),
                     }
                 }
-                await on_new_message(
+                await handle(
                     UserMessage(
                         text, collector, sender, input_channel=self.name(), metadata=metadata
                     )

@@ -3,8 +3,9 @@
     GET /                     demo page: the programme in GOV.UK style, with the widget
     GET /widget.js            the widget (one script tag embeds it on any page)
     GET /widget/config.json   where the widget's Rasa is, the hotline number
-    GET /widget/history       the bot's and staff's recent messages in a conversation,
-                              so a widget that was disconnected can catch up
+    POST /widget/history      the bot's and staff's recent messages in a conversation,
+                              so a widget that was disconnected can catch up (the
+                              body holds the session secret, never the URL)
 
 Any site embeds the widget with
 
@@ -18,7 +19,6 @@ talks to Rasa's socket.io channel directly; Rasa must list the site's origin in
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +28,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.core.content import hotline_number
+from bot.core.conversations import is_session_secret, resolve_key, web_conversation_id
 from bot.handoff.ports import RasaUnavailable
 from bot.web import headers
 from bot.web.context import SETTINGS, STATIC_DIR
@@ -144,8 +145,8 @@ async def widget_config(request: web.Request) -> web.Response:
     )
 
 
-# A conversation id is the random session id the widget got from Rasa.
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# The server key that maps a session secret to its conversation (as Rasa does).
+SESSION_KEY = web.AppKey("widget_session_key", str)
 HISTORY_LIMIT = 50
 
 
@@ -177,32 +178,70 @@ def history_items(tracker: dict[str, Any], limit: int = HISTORY_LIMIT) -> list[d
     return items[-limit:]
 
 
-async def widget_history(request: web.Request) -> web.Response:
-    """Return the recent messages of one conversation, for a reconnecting widget.
-
-    Rasa does not keep messages for a socket that is away, so after a dropped
-    connection the widget asks here for what it missed. The session id is a
-    random value known only to the caller's browser.
-
-    Args:
-        request: The request, with `session_id` in the query.
-
-    Returns:
-        200 `{"items": [...]}`; 400 for a malformed id; 503 if Rasa cannot be read.
-    """
-    session_id = request.query.get("session_id", "")
-    if not SESSION_ID.match(session_id):
-        return web.json_response({"error": "session_id is missing or malformed"}, status=400)
-    try:
-        tracker = await request.app[HANDOFF].rasa.get_tracker(session_id)
-    except RasaUnavailable:
-        return web.json_response({"error": "the conversation cannot be read now"}, status=503)
+def _cors_headers(request: web.Request) -> dict[str, str]:
     headers = {"Cache-Control": "no-store", "Vary": "Origin"}
     origin = request.headers.get("Origin")
     if origin and origin in request.app[SETTINGS].cors_origins:
         # Sites that embed the widget are the same ones Rasa allows (CORS_ORIGINS).
         headers["Access-Control-Allow-Origin"] = origin
+    return headers
+
+
+async def widget_history(request: web.Request) -> web.Response:
+    """Return the recent messages of one conversation, for a reconnecting widget.
+
+    Rasa does not keep messages for a socket that is away, so after a dropped
+    connection the widget asks here for what it missed. It sends its session
+    *secret* in the body (never in the URL, which logs and proxies keep), and the
+    conversation is found with the same keyed hash as Rasa's socket.io channel
+    (`bot.core.conversations`): someone who knows only a conversation id, as
+    staff, logs and URLs show it, gets another (empty) conversation, never that one.
+
+    Args:
+        request: The request, with JSON `{"session_id": <the session secret>}`.
+
+    Returns:
+        200 `{"items": [...]}`; 400 for a missing or malformed secret; 503 if
+        Rasa cannot be read.
+    """
+    headers = _cors_headers(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    secret = body.get("session_id") if isinstance(body, dict) else None
+    if not is_session_secret(secret):
+        return web.json_response(
+            {"error": 'send {"session_id": "<your session id>"} as JSON'},
+            status=400,
+            headers=headers,
+        )
+    conversation = web_conversation_id(request.app[SESSION_KEY], str(secret))
+    try:
+        tracker = await request.app[HANDOFF].rasa.get_tracker(conversation)
+    except RasaUnavailable:
+        return web.json_response(
+            {"error": "the conversation cannot be read now"}, status=503, headers=headers
+        )
     return web.json_response({"items": history_items(tracker)}, headers=headers)
+
+
+async def widget_history_preflight(request: web.Request) -> web.Response:
+    """Let the sites in `CORS_ORIGINS` post their JSON to `/widget/history`.
+
+    Args:
+        request: The browser's preflight request.
+
+    Returns:
+        204, with CORS headers for an allowed origin only.
+
+    """
+    headers = _cors_headers(request)
+    if "Access-Control-Allow-Origin" in headers:
+        headers["Access-Control-Allow-Methods"] = "POST"
+        headers["Access-Control-Allow-Headers"] = "Content-Type"
+        headers["Access-Control-Max-Age"] = "600"
+    return web.Response(status=204, headers=headers)
 
 
 def setup_widget(app: web.Application, settings: WidgetSettings | None = None) -> None:
@@ -217,4 +256,6 @@ def setup_widget(app: web.Application, settings: WidgetSettings | None = None) -
     app.router.add_get("/", demo_page, name="widget_demo")
     app.router.add_get("/widget.js", widget_js, name="widget_js")
     app.router.add_get("/widget/config.json", widget_config, name="widget_config")
-    app.router.add_get("/widget/history", widget_history, name="widget_history")
+    app[SESSION_KEY] = resolve_key(app[SETTINGS].session_key, app[SETTINGS].project_root)
+    app.router.add_post("/widget/history", widget_history, name="widget_history")
+    app.router.add_route("OPTIONS", "/widget/history", widget_history_preflight)

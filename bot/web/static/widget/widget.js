@@ -452,7 +452,14 @@
   // (those after the last bot or staff message this browser already has).
   function catchUp(sessionId) {
     if (!sessionId || !window.fetch) return;
-    window.fetch(config.assets + "/widget/history?session_id=" + encodeURIComponent(sessionId))
+    // The session id is the conversation's secret: it goes in the body, never in a URL.
+    window.fetch(config.assets + "/widget/history", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ session_id: sessionId }),
+      credentials: "omit",
+      cache: "no-store",
+    })
       .then(function (response) { return response.ok ? response.json() : { items: [] }; })
       .then(function (body) {
         const items = Array.isArray(body && body.items) ? body.items : [];
