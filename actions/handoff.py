@@ -19,10 +19,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.endpoint import ConfiguredAction
 from actions.hotline_api import HotlineApi, HotlineUnavailable
-from actions.summary import one_line, summarise
 from bot.core.content import hotline_number
 from bot.core.phone import format_uk_phone
 from bot.core.waits import wait_in_words
+from bot.handoff.summary import one_line, summarise
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.config import Settings
+from bot.handoff.summary import one_line, summarise
 from bot.web.app import create_app
 from tests.handoff_support import (
     INTERNAL,
@@ -352,7 +353,11 @@ async def test_transcript_has_the_bot_conversation_before_the_handoff(
             {"event": "user", "text": "relayed later", "timestamp": time.time() + 600},
         ],
     }
-    tid = (await create_handoff(client, "conv-t", reason="need a person"))["id"]
+    tracker = fake_rasa.trackers["conv-t"]
+    # The one summary: the action server builds it and sends it with the ticket.
+    summary = summarise(tracker["events"], tracker["slots"])
+    summary["one_line"] = one_line(summary)
+    tid = (await create_handoff(client, "conv-t", reason="need a person", summary=summary))["id"]
     await relay(client, "conv-t", "relayed later", "m-1")
     detail = await (await client.get(f"/api/handoffs/{tid}", headers=alice)).json()
     pairs = [(m["sender"], m["text"]) for m in detail["transcript"]]
@@ -364,14 +369,13 @@ async def test_transcript_has_the_bot_conversation_before_the_handoff(
     ]
     assert pairs[-1] == ("caller", "relayed later")
     assert pairs.count(("caller", "relayed later")) == 1
-    derived = detail["tracker_summary"]
-    assert derived["intents"] == ["check_eligibility", "ask_award"]
-    assert derived["organisation"] == "a youth team at the council"
-    assert derived["eligibility"]["Eligibility verdict"] == "likely eligible"
-    assert derived["award_lookups"] == [
-        {"text": "who supplied 3BM?", "entities": {"recipient": "3BM"}}
-    ]
-    assert "handoff_state" not in derived["slots"]
+    learned = detail["bot_summary"]
+    assert "tracker_summary" not in detail  # no second summary beside the bot's
+    assert learned["topics"] == ["eligibility", "awards"]
+    assert learned["organisation"] == "3BM"
+    assert learned["eligibility"] == {"elig_applicant": "a youth team at the council"}
+    assert learned["eligibility_verdict"] == "likely eligible"
+    assert learned["award_lookups"] == ["3BM"]
     assert detail["reason"] == "need a person" and detail["history_note"] is None
 
 

@@ -101,3 +101,23 @@ async def test_forms_need_the_session_csrf_token(client: TestClient) -> None:
     assert again.status == 409 and "this conversation is with Alice Adviser" in await again.text()
     agent_only = await client.get("/console/figures")
     assert agent_only.status == 403
+
+
+async def test_what_the_assistant_learned_shows_each_item_once(client: TestClient) -> None:
+    summary = {
+        "topics": ["eligibility", "awards"],
+        "eligibility": {"elig_applicant": "public_sector_team"},
+        "eligibility_verdict": "adviser",
+        "organisation": "Knowsley",
+        "award_lookups": ["Knowsley"],
+        "one_line": "Asked about eligibility, awards",
+    }
+    ticket = await create_handoff(client, "learned-1", summary=summary)
+    await _form_login(client)
+    html = await (await client.get(f"/console/handoffs/{ticket['id']}")).text()
+    panel = html.split("What the assistant learned", 1)[1].split("</dl>", 1)[0]
+    keys = re.findall(r'<dt class="govuk-summary-list__key">([^<]+)</dt>', panel)
+    for label in ("Asked about", "Organisation", "Eligibility answers", "Award look-ups"):
+        assert keys.count(label) == 1, keys
+    assert len(keys) == len(set(keys)), keys
+    assert "public_sector_team" in panel and "Knowsley" in panel

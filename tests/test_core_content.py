@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from actions.programme import programme_answers
-from actions.summary import topic_labels
+from bot.handoff.summary import topic_labels
 from bot.core.content import ContentError, programme_questions
 from tests.trackers import ROOT, load_domain
 

@@ -26,10 +26,10 @@ from actions.handoff import (
     queue_message,
     rating_from,
 )
-from actions.summary import one_line, summarise
 from bot.core.phone import format_uk_phone, normalise_uk_phone
 from bot.core.waits import wait_in_words as minutes
 from bot.handoff.rules import intents_of, rules_yaml
+from bot.handoff.summary import one_line, summarise
 from tests.trackers import load_domain, make_tracker, user_event
 
 DOMAIN = load_domain()

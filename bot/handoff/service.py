@@ -31,7 +31,7 @@ from bot.db.models import (
     HandoffTicket,
     StaffUser,
 )
-from bot.handoff.summary import one_line
+from bot.handoff.summary import queue_line
 from bot.staff.accounts import Staff
 
 HANDLE_TIME_SAMPLE = 50  # recent handled tickets the median handle time is taken over
@@ -80,7 +80,7 @@ class TicketView:
             "priority": t.priority,
             "reason": t.reason,
             "waiting_seconds": self.waiting_seconds(now),
-            "summary": one_line(t.summary or {}, t.reason),
+            "summary": queue_line(t.summary or {}, t.reason),
             "assigned_to": self.assigned_username,
             "assigned_name": self.assigned_name,
             "created_at": iso(t.created_at),

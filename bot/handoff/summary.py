@@ -1,9 +1,9 @@
-"""What the bot learned before the handoff, for staff: from the tracker and the ticket.
+"""The one summary of a conversation for the adviser who takes it over.
 
-The action server sends a `summary` object when it creates the ticket (any JSON
-object; the keys below are understood). When Rasa's tracker can be read, the
-console also derives the summary from it: intents in order, eligibility answers,
-the organisation, award look-ups and other filled slots.
+The action server builds it (`summarise`, `one_line`) when it opens the ticket and
+sends it with the request; the web app stores it on the ticket and the console
+shows it once, in "What the assistant learned". The queue shows its one line
+(`queue_line`). Nothing else summarises a conversation.
 """
 
 from __future__ import annotations
@@ -11,118 +11,108 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-# Slots that drive the conversation rather than say something about the caller.
-_INTERNAL_SLOTS = frozenset(
-    {
-        "requested_slot",
-        "handoff_state",
-        "handoff_priority",
-        "feedback_pending",
-        "session_started_metadata",
-        "award_ids",
-    }
-)
-_AWARD_INTENTS = frozenset({"ask_award", "ask_award_totals", "ask_award_source"})
-_LABELS = {
-    "elig_applicant": "Organisation",
-    "elig_public_services": "Delivers public services",
-    "elig_employee_control": "Employee control",
-    "elig_trading_years": "Trading years",
-    "elig_england": "In England",
-    "elig_verdict": "Eligibility verdict",
+from bot.core.content import programme_questions
+
+# Short labels for what the caller asked about beyond the programme questions (whose
+# topics are in content/programme/questions.yml); small talk is left out.
+_OTHER_TOPICS: dict[str, str] = {
+    "check_eligibility": "eligibility",
+    "ask_award": "awards",
+    "ask_award_totals": "award totals",
+    "ask_award_source": "sources",
+    "complain": "a complaint",
+    "distress": "signs of distress",
+    "request_callback": "a callback",
 }
-MAX_ITEMS = 20
 
 
-def _text(value: Any, limit: int = 200) -> str:
-    text = value if isinstance(value, str) else str(value)
-    text = " ".join(text.split())
+def topic_labels() -> dict[str, str]:
+    """Intent -> the topic the adviser's summary names."""
+    return {q.intent: q.topic for q in programme_questions()} | _OTHER_TOPICS
+
+
+VERDICTS = {
+    "likely_eligible": "likely eligible",
+    "not_eligible": "unlikely to be eligible",
+    "adviser": "referred to an adviser",
+}
+AWARD_ENTITIES = ("recipient", "place", "region", "sector", "supplier")
+ELIGIBILITY_SLOTS = (
+    "elig_applicant",
+    "elig_public_services",
+    "elig_employee_control",
+    "elig_trading_years",
+    "elig_england",
+)
+
+
+def _user_turns(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("event") == "user"]
+
+
+def summarise(events: list[dict[str, Any]], slots: dict[str, Any]) -> dict[str, Any]:
+    """Builds the structured summary: topics, eligibility, organisation, award look-ups."""
+    topics: list[str] = []
+    lookups: list[str] = []
+    for turn in _user_turns(events):
+        parse = turn.get("parse_data") or {}
+        intent = (parse.get("intent") or {}).get("name")
+        label = topic_labels().get(intent or "")
+        if label and label not in topics:
+            topics.append(label)
+        if intent == "ask_award":
+            names = [
+                str(e.get("value"))
+                for e in parse.get("entities") or []
+                if e.get("entity") in AWARD_ENTITIES
+            ]
+            lookup = ", ".join(names) or (turn.get("text") or "")[:80]
+            if lookup and lookup not in lookups:
+                lookups.append(lookup)
+    eligibility = {s: slots.get(s) for s in ELIGIBILITY_SLOTS if slots.get(s) is not None}
+    verdict = slots.get("elig_verdict")
+    organisation = next((slots.get(s) for s in ("recipient", "place") if slots.get(s)), None)
+    return {
+        "topics": topics,
+        "eligibility": eligibility,
+        "eligibility_verdict": verdict,
+        "organisation": organisation,
+        "award_lookups": lookups,
+    }
+
+
+def one_line(summary: dict[str, Any]) -> str:
+    """Renders the summary as one line for the queue."""
+    parts = []
+    if summary.get("topics"):
+        parts.append("Asked about " + ", ".join(summary["topics"]))
+    verdict = summary.get("eligibility_verdict")
+    if verdict:
+        parts.append(f"eligibility check: {VERDICTS.get(verdict, verdict)}")
+    if summary.get("award_lookups"):
+        parts.append("looked up " + "; ".join(summary["award_lookups"][:3]))
+    if summary.get("organisation"):
+        parts.append(f"organisation: {summary['organisation']}")
+    return "; ".join(parts) or "No questions before asking for a person"
+
+
+def _text(value: Any, limit: int) -> str:
+    text = " ".join((value if isinstance(value, str) else str(value)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def derive_from_tracker(tracker: Mapping[str, Any]) -> dict[str, Any]:
-    """Summarise a Rasa tracker.
+def queue_line(summary: Mapping[str, Any], reason: str | None = None) -> str:
+    """The summary's line for the queue: the bot's one line, else the caller's reason.
 
     Args:
-        tracker: `GET /conversations/{id}/tracker` JSON.
+        summary: The ticket's stored summary (what `summarise` built, with `one_line`).
+        reason: The caller's reason, used when the summary has no line.
 
     Returns:
-        `{"intents": [...], "eligibility": {label: value}, "organisation": str|None,
-        "award_lookups": [{"text", "entities"}], "slots": {name: value}}`.
+        At most 160 characters.
 
     """
-    intents: list[str] = []
-    lookups: list[dict[str, Any]] = []
-    for event in tracker.get("events") or []:
-        if not isinstance(event, Mapping) or event.get("event") != "user":
-            continue
-        parse = event.get("parse_data") or {}
-        intent = (parse.get("intent") or {}).get("name")
-        if isinstance(intent, str) and intent and intent not in intents:
-            intents.append(intent)
-        if intent in _AWARD_INTENTS and len(lookups) < MAX_ITEMS:
-            entities = {
-                str(e.get("entity")): _text(e.get("value", ""))
-                for e in parse.get("entities") or []
-                if isinstance(e, Mapping) and e.get("entity")
-            }
-            lookups.append({"text": _text(event.get("text") or ""), "entities": entities})
-    slots = {
-        str(name): value
-        for name, value in (tracker.get("slots") or {}).items()
-        if value not in (None, "", [], {}) and name not in _INTERNAL_SLOTS
-    }
-    eligibility = {
-        _LABELS.get(name, name): _text(value)
-        for name, value in slots.items()
-        if name.startswith("elig_")
-    }
-    other = {
-        name: _text(value)
-        for name, value in slots.items()
-        if not name.startswith("elig_") and not name.startswith("handoff_")
-    }
-    return {
-        "intents": intents[:MAX_ITEMS],
-        "eligibility": eligibility,
-        "organisation": _text(slots["elig_applicant"]) if "elig_applicant" in slots else None,
-        "award_lookups": lookups,
-        "slots": other,
-    }
-
-
-def one_line(summary: Mapping[str, Any], reason: str | None = None) -> str:
-    """A one-line summary for the queue.
-
-    Uses `summary["one_line"]` (or `"text"`) when the bot sent one; otherwise
-    composes one from intents, organisation, verdict and look-ups.
-
-    Args:
-        summary: The ticket's stored summary (or a derived one).
-        reason: The caller's reason, used when nothing else is known.
-
-    Returns:
-        At most about 160 characters.
-
-    """
-    for key in ("one_line", "text"):
-        value = summary.get(key)
+    for value in (summary.get("one_line"), summary.get("text"), reason):
         if isinstance(value, str) and value.strip():
             return _text(value, 160)
-    parts: list[str] = []
-    intents = summary.get("intents")
-    if isinstance(intents, list) and intents:
-        parts.append("Asked: " + ", ".join(str(i).replace("_", " ") for i in intents[:4]))
-    organisation = summary.get("organisation")
-    if organisation:
-        parts.append(f"Organisation: {organisation}")
-    slots = summary.get("slots") if isinstance(summary.get("slots"), Mapping) else {}
-    verdict = summary.get("eligibility_verdict") or (slots or {}).get("elig_verdict")
-    if verdict:
-        parts.append(f"Eligibility: {verdict}")
-    lookups = summary.get("award_lookups")
-    if isinstance(lookups, list) and lookups:
-        parts.append(f"{len(lookups)} award look-up(s)")
-    if not parts and reason:
-        parts.append(reason)
-    return _text("; ".join(parts), 160) if parts else "No summary from the assistant"
+    return "No summary from the assistant"

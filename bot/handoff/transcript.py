@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import as_utc, utcnow
 from bot.handoff import service
 from bot.handoff.ports import Conversations, RasaUnavailable
-from bot.handoff.summary import derive_from_tracker
 
 
 def tracker_entries(tracker: Mapping[str, Any], before: dt.datetime) -> list[dict[str, Any]]:
@@ -75,8 +74,8 @@ async def conversation_detail(
         ticket_id: The ticket.
 
     Returns:
-        The ticket JSON plus `transcript`, `bot_summary` (sent by the bot at handoff),
-        `tracker_summary` (derived from the tracker, None if unreadable) and
+        The ticket JSON plus `transcript`, `bot_summary` (the summary the action
+        server sent when it opened the ticket) and
         `history_note` (why the pre-handoff part is missing, or None).
 
     Raises:
@@ -87,7 +86,6 @@ async def conversation_detail(
     messages = await service.messages_of(session, ticket_id)
     position = await service.position_of(session, view.ticket)
     history: list[dict[str, Any]] = []
-    derived: dict[str, Any] | None = None
     note: str | None = None
     try:
         tracker = await rasa.get_tracker(str(view.ticket.conversation_id))
@@ -95,13 +93,12 @@ async def conversation_detail(
         note = f"The conversation before the handoff could not be read from Rasa ({exc})."
     else:
         history = tracker_entries(tracker, as_utc(view.ticket.created_at))
-        derived = derive_from_tracker(tracker)
     body = view.to_json(utcnow(), position)
     body.update(
         {
             "transcript": history + [service.message_json(m) for m in messages],
+            # The one summary, built by the action server when it opened the ticket.
             "bot_summary": view.ticket.summary or {},
-            "tracker_summary": derived,
             "history_note": note,
         }
     )
