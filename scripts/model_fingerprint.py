@@ -29,6 +29,8 @@ import yaml
 
 INPUTS = ["config.yml", "domain.yml", "constraints.txt"]
 DATA_DIRS = ["data/nlu", "data/rules", "data/stories"]
+#: Our NLU components: a change to how they train or persist needs a new model.
+CODE_DIRS = ["bot/nlu"]
 MANIFEST_VERSION = 1
 
 
@@ -41,6 +43,8 @@ def input_paths(root: Path) -> list[Path]:
     paths = [root / name for name in INPUTS]
     for folder in DATA_DIRS:
         paths.extend(sorted((root / folder).rglob("*.yml")))
+    for folder in CODE_DIRS:
+        paths.extend(sorted((root / folder).rglob("*.py")))
     return paths
 
 
