@@ -126,6 +126,8 @@ class Target:
     web_port: int | None = None
     launcher: str = "external"
     rasa_token: str | None = None
+    # The action server refuses calls without it (actions/server.py).
+    actions_token: str | None = None
     startup_seconds: float | None = None
     processes: list[ManagedProcess] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -371,9 +373,11 @@ async def start_ours(
 
     # Our own API token, so that the award question can be parsed by this Rasa.
     target.rasa_token = secrets.token_urlsafe(24)
+    target.actions_token = os.environ.get("HOTLINE_ACTIONS_TOKEN") or secrets.token_urlsafe(24)
     env = subprocess_env(
         {
             "RASA_TOKEN": target.rasa_token,
+            "HOTLINE_ACTIONS_TOKEN": target.actions_token,
             "RASA_PORT": str(args.rasa_port),
             "ACTIONS_PORT": str(actions_port),
             "WEB_PORT": str(args.web_port),
@@ -591,8 +595,13 @@ async def bench_award_action(
     base = f"http://{HOST}:{actions_port}"
     if not (ROOT / "actions" / "awards.py").exists():
         return {"skipped": "actions/awards.py does not exist yet"}
+    # An existing stack's token comes from HOTLINE_ACTIONS_TOKEN in this environment.
+    token = target.actions_token or os.environ.get("HOTLINE_ACTIONS_TOKEN", "")
+    auth = {"Authorization": f"Bearer {token}"}
     try:
-        async with session.get(base + "/actions", timeout=aiohttp.ClientTimeout(total=10)) as r:
+        async with session.get(
+            base + "/actions", headers=auth, timeout=aiohttp.ClientTimeout(total=10)
+        ) as r:
             names = {a.get("name") for a in await r.json(content_type=None)}
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
         return {"skipped": f"action server on :{actions_port} did not list its actions: {error}"}
@@ -607,7 +616,10 @@ async def bench_award_action(
         started = time.perf_counter()
         try:
             async with session.post(
-                url, json=payload, timeout=aiohttp.ClientTimeout(total=args.request_timeout)
+                url,
+                json=payload,
+                headers=auth,
+                timeout=aiohttp.ClientTimeout(total=args.request_timeout),
             ) as response:
                 body = await response.json(content_type=None)
                 seconds = time.perf_counter() - started

@@ -191,6 +191,9 @@ class Settings:
         session_seconds: Lifetime of a staff session.
         rasa_port: Port Rasa listens on (the stack starts it there).
         actions_port: Port of the action server.
+        actions_host: Interface the action server listens on (`ACTIONS_HOST`, loopback).
+        actions_token: Secret Rasa sends the action server and it checks
+            (`HOTLINE_ACTIONS_TOKEN`; empty: the action server refuses every call).
         cors_origins: The sites that embed the widget (Rasa's CORS, the widget's history).
         widget_rasa_url: Rasa as the caller's browser reaches it (the widget's socket).
         hotline_app_url: The web app's base URL as the action server reaches it.
@@ -225,6 +228,8 @@ class Settings:
     session_seconds: int = 12 * 3600
     rasa_port: int = 5005
     actions_port: int = 5055
+    actions_host: str = "127.0.0.1"
+    actions_token: str = field(default="", repr=False)
     cors_origins: tuple[str, ...] = ("http://localhost:8080", "http://127.0.0.1:8080")
     widget_rasa_url: str = "http://localhost:5005"
     hotline_app_url: str = "http://localhost:8080"
@@ -345,6 +350,8 @@ class Settings:
             ),
             rasa_port=rasa_port,
             actions_port=_parse_port("ACTIONS_PORT", env.get("ACTIONS_PORT", "5055")),
+            actions_host=env.get("ACTIONS_HOST", "127.0.0.1").strip() or "127.0.0.1",
+            actions_token=env.get("HOTLINE_ACTIONS_TOKEN", "").strip(),
             cors_origins=_parse_origins("CORS_ORIGINS", env.get("CORS_ORIGINS", local)),
             widget_rasa_url=widget_rasa_url,
             hotline_app_url=_parse_http_url(

@@ -60,6 +60,7 @@ class StackConfig:
     tracker_store_url: str = ""
     lock_store_url: str = ""
     tracker_db: Path = ROOT / "var" / "rasa_tracker.db"
+    actions_token: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StackConfig:
@@ -104,6 +105,8 @@ class StackConfig:
             settings.rasa_tracker_store_url,
             settings.rasa_lock_store_url,
             settings.rasa_tracker_db,
+            # Rasa sends it to the action server, which refuses calls without it.
+            settings.actions_token or secrets.token_urlsafe(32),
         )
 
     @classmethod
@@ -237,15 +240,8 @@ def services(config: StackConfig) -> list[Service]:
     return [
         Service(
             "actions",
-            [
-                str(BIN / "rasa"),
-                "run",
-                "actions",
-                "--port",
-                str(config.actions_port),
-                "--actions",
-                "actions",
-            ],
+            # rasa-sdk's app behind our guards: loopback, Rasa's token, JSON only.
+            [sys.executable, "-m", "actions.server", "--port", str(config.actions_port)],
             f"http://localhost:{config.actions_port}/health",
         ),
         Service("rasa", rasa, f"http://localhost:{config.rasa_port}/"),
@@ -291,6 +287,7 @@ def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
         WEB_PORT=str(config.web_port),
         RASA_TRACKER_DB=str(config.tracker_db),
         HOTLINE_INTERNAL_TOKEN=config.internal_token,
+        HOTLINE_ACTIONS_TOKEN=config.actions_token,
     )
     (ROOT / "var").mkdir(exist_ok=True)
     # Schema, seed data and the first supervisor before anything serves requests

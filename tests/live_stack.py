@@ -84,6 +84,7 @@ def live_stack(
         "RASA_TRACKER_DB": str(work / "tracker.db"),
         "RASA_TOKEN": secrets.token_urlsafe(16),
         "HOTLINE_INTERNAL_TOKEN": secrets.token_urlsafe(16),
+        "HOTLINE_ACTIONS_TOKEN": secrets.token_urlsafe(16),
         "HOTLINE_SESSION_KEY": secrets.token_urlsafe(16),
         "HOTLINE_HOURS": "always",
         "HOTLINE_ADMIN_USER": "admin",
