@@ -79,6 +79,40 @@ async def test_availability_when_closed_or_full(aiohttp_client: Any, staffed: Se
     assert (body["staffed"], body["accepting"], body["reason"]) == (True, False, "queue_full")
 
 
+async def test_create_refuses_a_closed_line_and_a_full_queue(
+    aiohttp_client: Any, staffed: Settings
+) -> None:
+    """Issue 11, finding 1: the web app, not the action server, decides who may queue."""
+    closed = replace(staffed, hotline_hours=parse_hours("sat 00:00-00:01", "2026-12-25"))
+    client = await aiohttp_client(create_app(closed))
+    for priority in ("normal", "urgent"):
+        response = await client.post(
+            "/internal/handoffs",
+            json={"conversation_id": "web:x", "priority": priority},
+            headers=INTERNAL,
+        )
+        assert response.status == 409
+        assert (await response.json())["reason"] == "closed"
+
+    full = await aiohttp_client(create_app(replace(staffed, hotline_max_queue=2)))
+    await create_handoff(full, "c1")
+    await create_handoff(full, "c2")
+    response = await full.post(
+        "/internal/handoffs", json={"conversation_id": "c3"}, headers=INTERNAL
+    )
+    assert response.status == 409 and (await response.json())["reason"] == "queue_full"
+    # Someone already queued still gets their ticket back, and distress is let in.
+    assert (await create_handoff(full, "c1"))["created"] is False
+    urgent = await full.post(
+        "/internal/handoffs",
+        json={"conversation_id": "c4", "priority": "urgent"},
+        headers=INTERNAL,
+    )
+    assert urgent.status == 201 and (await urgent.json())["position"] == 1
+    body = await (await full.get("/internal/availability", headers=INTERNAL)).json()
+    assert body["queue_length"] == 3
+
+
 async def test_create_returns_place_and_wait_and_never_duplicates(client: TestClient) -> None:
     first = await create_handoff(client, "c1")
     assert first["position"] == 1 and first["status"] == "queued" and first["created"] is True

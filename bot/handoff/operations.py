@@ -16,7 +16,7 @@ from bot.db.models import HandoffTicket
 from bot.handoff import service
 from bot.handoff.ports import TYPING_EVENT, RasaUnavailable, bot_message, slot_event
 from bot.handoff.runtime import HandoffRuntime
-from bot.handoff.service import HandoffError
+from bot.handoff.service import HandoffError, HandoffRefused
 from bot.staff.accounts import Staff, audit
 
 BACK_TO_BOT = "You're back with the automated assistant."
@@ -255,7 +255,21 @@ async def create_from_bot(
     Returns:
         `{"id", "position", "expected_wait_seconds", "status", "created"}`.
 
+    Raises:
+        HandoffRefused: The line is not staffed, or the queue is full (urgent
+            callers excepted).
+
     """
+    # The web app decides who may queue, not the action server: a forged or buggy
+    # call must not open tickets out of hours or past the cap. An urgent caller
+    # (distress, a complaint) is let into a full queue, never into a closed line.
+    settings = runtime.settings
+    if await service.open_ticket_for(session, conversation_id) is None:
+        if not settings.hotline_hours.is_open(utcnow()):
+            raise HandoffRefused("closed", "The hotline is not staffed now.")
+        full = await service.queue_length(session) >= settings.hotline_max_queue
+        if full and priority != "urgent":
+            raise HandoffRefused("queue_full", "The queue is full.")
     async with runtime.create_lock:
         ticket, created = await service.create_ticket(
             session,

@@ -54,6 +54,19 @@ class HandoffError(Exception):
         self.message = message
 
 
+class HandoffRefused(HandoffError):
+    """No new ticket now: the line is closed or the queue is full (409).
+
+    Attributes:
+        reason: "closed" or "queue_full", for the bot to explain.
+
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(409, message)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class TicketView:
     """A ticket with its assignee's names (one row of the joined query)."""

@@ -15,7 +15,7 @@ from bot.core.clock import utcnow
 from bot.core.phone import normalise_uk_phone
 from bot.db.models import PRIORITIES, CallbackRequest
 from bot.handoff import operations, service
-from bot.handoff.service import HandoffError
+from bot.handoff.service import HandoffError, HandoffRefused
 from bot.web.context import SETTINGS, request_session
 from bot.web.live import HANDOFF
 from bot.web.security import json_error
@@ -99,15 +99,19 @@ async def create_handoff(request: web.Request) -> web.Response:
         return error.response()
     assert conversation_id is not None
     async with request_session(request) as session:
-        answer = await operations.create_from_bot(
-            request.app[HANDOFF],
-            session,
-            conversation_id=conversation_id,
-            channel=channel,
-            reason=reason,
-            priority=str(priority),
-            summary=summary,
-        )
+        try:
+            answer = await operations.create_from_bot(
+                request.app[HANDOFF],
+                session,
+                conversation_id=conversation_id,
+                channel=channel,
+                reason=reason,
+                priority=str(priority),
+                summary=summary,
+            )
+        except HandoffRefused as refused:
+            # `reason` is what the bot explains to the caller (closed, queue_full).
+            return json_error(refused.status, refused.message, reason=refused.reason)
     return web.json_response(answer, status=201)
 
 
