@@ -188,6 +188,8 @@ class Settings:
             (`HOTLINE_MAX_MESSAGE_CHARS`); a longer one gets a reply asking for less.
         login_max_failures: Failed logins for one user name before it is locked out.
         login_window_seconds: The window those failures are counted in (and the lockout).
+        login_max_address_failures: Failed logins from one address, whatever the user
+            names, before that address is refused (`HOTLINE_LOGIN_MAX_ADDRESS_FAILURES`).
         session_seconds: Lifetime of a staff session.
         rasa_port: Port Rasa listens on (the stack starts it there).
         actions_port: Port of the action server.
@@ -225,6 +227,7 @@ class Settings:
     max_message_chars: int = 2000
     login_max_failures: int = 5
     login_window_seconds: int = 900
+    login_max_address_failures: int = 20
     session_seconds: int = 12 * 3600
     rasa_port: int = 5005
     actions_port: int = 5055
@@ -347,6 +350,12 @@ class Settings:
                 env.get("HOTLINE_LOGIN_WINDOW_SECONDS", "900"),
                 1,
                 86_400,
+            ),
+            login_max_address_failures=_parse_int(
+                "HOTLINE_LOGIN_MAX_ADDRESS_FAILURES",
+                env.get("HOTLINE_LOGIN_MAX_ADDRESS_FAILURES", "20"),
+                1,
+                100_000,
             ),
             rasa_port=rasa_port,
             actions_port=_parse_port("ACTIONS_PORT", env.get("ACTIONS_PORT", "5055")),

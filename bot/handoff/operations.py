@@ -28,7 +28,10 @@ SATISFACTION_QUESTION = (
 
 def claim_text(staff: Staff) -> str:
     """What the caller is told when an adviser takes the conversation."""
-    return f"You're now talking to {staff.display_name}, a hotline adviser."
+    name = staff.public_name
+    if name is None:
+        return "You're now talking to a hotline adviser."
+    return f"You're now talking to {name}, a hotline adviser."
 
 
 def satisfaction_event() -> dict[str, Any]:
@@ -96,7 +99,7 @@ async def claim(
         [
             slot_event("handoff_active", True),
             slot_event("handoff_state", "with_agent"),
-            bot_message(claim_text(staff), sender="staff", staff_name=staff.display_name),
+            bot_message(claim_text(staff), sender="staff", staff_name=staff.public_name),
         ],
     )
     await _finish(runtime, view, "updated", note)
@@ -127,7 +130,7 @@ async def reply(
     try:
         await runtime.rasa.append_events(
             str(view.ticket.conversation_id),
-            [bot_message(text, sender="staff", staff_name=staff.display_name)],
+            [bot_message(text, sender="staff", staff_name=staff.public_name)],
         )
     except RasaUnavailable as exc:
         raise HandoffError(502, f"The reply was not delivered to the caller: {exc}") from exc

@@ -331,7 +331,8 @@ async def add_message(
         "text": text,
         "message_id": message_id,
         "staff_id": staff.id if staff else None,
-        "staff_name": staff.display_name if staff else None,
+        # What callers may see (their widget shows it); never the sign-in name.
+        "staff_name": staff.public_name if staff else None,
         "created_at": now,
     }
     insert = _insert(session)

@@ -57,6 +57,19 @@ class Staff:
         """Whether the member may use supervisor pages and calls."""
         return self.role == "supervisor"
 
+    @property
+    def public_name(self) -> str | None:
+        """The name callers may see: the display name, never the sign-in name.
+
+        An account whose display name is empty or is its user name (older accounts
+        defaulted to it) has no public name: callers hear "a hotline adviser". A
+        user name is half of a sign-in, and told to callers it invites lockout games.
+        """
+        name = " ".join(self.display_name.split())
+        if not name or name.lower() == self.username.lower():
+            return None
+        return name
+
 
 @dataclass(frozen=True)
 class AuthSession:
@@ -171,7 +184,7 @@ async def create_user(
         username: Sign-in name.
         password: Password (checked against the policy).
         role: "agent" or "supervisor".
-        display_name: Shown to callers; defaults to the user name.
+        display_name: Shown to callers; without one they see "a hotline adviser".
         actor: Who is creating it (for the audit log).
 
     Returns:
@@ -190,7 +203,7 @@ async def create_user(
         raise AccountError(f"user {name!r} already exists")
     user = StaffUser(
         username=name,
-        display_name=(display_name or name).strip()[:200] or name,
+        display_name=" ".join((display_name or "").split())[:200],
         role=role,
         password_hash=await hash_password_async(password),
         active=True,
@@ -246,26 +259,45 @@ async def set_password(
 
 
 async def recent_failures(
-    session: AsyncSession, username: str, window_seconds: int, now: dt.datetime
+    session: AsyncSession,
+    username: str | None,
+    window_seconds: int,
+    now: dt.datetime,
+    remote: str | None = None,
 ) -> int:
-    """Failed sign-ins for `username` within the window (since its last success)."""
+    """Failed sign-ins within the window, for a user name, an address or both.
+
+    Args:
+        session: The database session.
+        username: Count this user name's failures (None: any name).
+        window_seconds: How far back to count.
+        now: The current time.
+        remote: Count only failures from this address (None: any address).
+
+    Returns:
+        The failures since the window began, or since the name's last success
+        from the same address when there is one.
+    """
     since = now - dt.timedelta(seconds=window_seconds)
-    last_ok = (
-        await session.execute(
-            select(func.max(LoginAttempt.at)).where(
-                LoginAttempt.username == username, LoginAttempt.success.is_(True)
+
+    def matching(query: Any) -> Any:
+        if username is not None:
+            query = query.where(LoginAttempt.username == username)
+        if remote is not None:
+            query = query.where(LoginAttempt.remote == remote)
+        return query
+
+    if username is not None:
+        last_ok = (
+            await session.execute(
+                matching(select(func.max(LoginAttempt.at))).where(LoginAttempt.success.is_(True))
             )
-        )
-    ).scalar_one_or_none()
-    if last_ok is not None and as_utc(last_ok) > since:
-        since = as_utc(last_ok)
+        ).scalar_one_or_none()
+        if last_ok is not None and as_utc(last_ok) > since:
+            since = as_utc(last_ok)
     count = await session.execute(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.username == username,
-            LoginAttempt.success.is_(False),
-            LoginAttempt.at > since,
+        matching(select(func.count()).select_from(LoginAttempt)).where(
+            LoginAttempt.success.is_(False), LoginAttempt.at > since
         )
     )
     return int(count.scalar_one())
@@ -280,21 +312,28 @@ async def login(
     max_failures: int,
     window_seconds: int,
     session_seconds: int,
+    max_address_failures: int | None = None,
 ) -> LoginResult:
     """Check credentials, with lockout, and open a session (commits).
 
-    A user name with `max_failures` failures within `window_seconds` is locked:
-    even the right password is refused until the window has passed. Unknown
-    names are throttled the same way, so lockout does not reveal which exist.
+    A user name with `max_failures` failures from one address within
+    `window_seconds` is locked for that address: even the right password is
+    refused there until the window has passed, while the member can still sign
+    in from anywhere else, so a stranger cannot lock an adviser out. An address
+    with `max_address_failures` failures in the window, whatever the names, is
+    refused altogether (password spraying). Unknown names are throttled the same
+    way, so lockout does not reveal which exist.
 
     Args:
         session: The database session.
         username: As typed.
         password: As typed.
         remote: Client address (for the audit log).
-        max_failures: Failures allowed in the window.
+        max_failures: Failures allowed for one name from one address in the window.
         window_seconds: The window.
         session_seconds: Lifetime of the new session.
+        max_address_failures: Failures allowed from one address in the window
+            (default: four times `max_failures`).
 
     Returns:
         The result: a token and session, or `locked`, or neither (bad credentials).
@@ -302,14 +341,20 @@ async def login(
     """
     name = username.strip().lower()[:80]
     now = utcnow()
-    if await recent_failures(session, name, window_seconds, now) >= max_failures:
+    address_limit = max_address_failures or 4 * max_failures
+    address = remote or ""
+    locked = (
+        await recent_failures(session, name, window_seconds, now, address) >= max_failures
+        or await recent_failures(session, None, window_seconds, now, address) >= address_limit
+    )
+    if locked:
         await audit(session, name or "?", "auth.locked", f"staff:{name}", remote=remote)
         await session.commit()
         return LoginResult(locked=True)
     user = await get_user(session, name) if name else None
     usable = user is not None and bool(user.active)
     ok = await verify_password_async(user.password_hash if usable and user else None, password)
-    session.add(LoginAttempt(username=name, remote=remote, at=now, success=ok))
+    session.add(LoginAttempt(username=name, remote=address, at=now, success=ok))
     if not ok or user is None:
         await audit(session, name or "?", "auth.failed", f"staff:{name}", remote=remote)
         await session.commit()

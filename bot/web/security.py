@@ -214,6 +214,7 @@ async def sign_in(request: web.Request, username: str, password: str) -> LoginRe
             password,
             remote=remote_address(request),
             max_failures=settings.login_max_failures,
+            max_address_failures=settings.login_max_address_failures,
             window_seconds=settings.login_window_seconds,
             session_seconds=settings.session_seconds,
         )
