@@ -399,3 +399,21 @@ def test_the_option_reply_pattern_is_linear_on_long_spaces() -> None:
     assert time.perf_counter() - started < 0.5
     assert reply_number(" 2. ") == 2 and reply_number("option two !") == 2
     assert reply_number("two" + " " * 50) is None  # longer than any option reply
+
+
+# --- Finding 8: bad input is a 4xx or a normal answer, never a 500 ------------------------
+
+
+@pytest.mark.parametrize("silence", ["abc", "²", "-1", "99999999999999999999", " 1", ""])
+async def test_a_forged_silence_counter_is_read_as_none(server: Server, silence: str) -> None:
+    call = "CA" + uuid.uuid4().hex
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{server.url}/webhooks/twilio_voice/webhook",
+            params={"silence": silence},
+            data={"CallSid": call, "From": "+447700900555"},
+        ) as answer,
+    ):
+        assert answer.status == 200
+        assert "<Response>" in await answer.text()

@@ -30,7 +30,7 @@ from bot.handoff import operations, service
 from bot.handoff.service import HandoffError
 from bot.handoff.transcript import conversation_detail
 from bot.staff import accounts
-from bot.web.context import SETTINGS, request_session
+from bot.web.context import ROW_ID, SETTINGS, request_session
 from bot.web.live import HANDOFF
 from bot.web.security import (
     clear_session_cookie,
@@ -416,17 +416,17 @@ def setup_routes(app: web.Application) -> None:
     add.add_post("/api/logout", logout, name="api_logout")
     add.add_get("/api/me", me, name="api_me")
     add.add_get("/api/handoffs", list_handoffs, name="api_handoffs")
-    add.add_get(r"/api/handoffs/{id:\d+}", get_handoff, name="api_handoff")
-    add.add_post(r"/api/handoffs/{id:\d+}/claim", claim)
-    add.add_post(r"/api/handoffs/{id:\d+}/reply", reply)
-    add.add_post(r"/api/handoffs/{id:\d+}/typing", typing)
-    add.add_post(r"/api/handoffs/{id:\d+}/release", release)
-    add.add_post(r"/api/handoffs/{id:\d+}/resolve", resolve)
+    add.add_get("/api/handoffs/" + ROW_ID, get_handoff, name="api_handoff")
+    add.add_post("/api/handoffs/" + ROW_ID + "/claim", claim)
+    add.add_post("/api/handoffs/" + ROW_ID + "/reply", reply)
+    add.add_post("/api/handoffs/" + ROW_ID + "/typing", typing)
+    add.add_post("/api/handoffs/" + ROW_ID + "/release", release)
+    add.add_post("/api/handoffs/" + ROW_ID + "/resolve", resolve)
     add.add_get("/api/callbacks", list_callbacks, name="api_callbacks")
-    add.add_post(r"/api/callbacks/{id:\d+}/done", callback_done)
+    add.add_post("/api/callbacks/" + ROW_ID + "/done", callback_done)
     add.add_get("/api/canned", list_canned, name="api_canned")
     add.add_post("/api/canned", create_canned)
-    add.add_put(r"/api/canned/{id:\d+}", update_canned)
-    add.add_delete(r"/api/canned/{id:\d+}", delete_canned)
+    add.add_put("/api/canned/" + ROW_ID, update_canned)
+    add.add_delete("/api/canned/" + ROW_ID, delete_canned)
     add.add_get("/api/figures", get_figures, name="api_figures")
     add.add_get("/api/audit", get_audit, name="api_audit")

@@ -34,7 +34,7 @@ from bot.handoff.service import HandoffError
 from bot.handoff.transcript import conversation_detail
 from bot.staff import accounts
 from bot.web import api, internal
-from bot.web.context import SETTINGS, STATIC_DIR, request_session
+from bot.web.context import ROW_ID, SETTINGS, STATIC_DIR, request_session
 from bot.web.live import CONSOLE_HUB, HANDOFF, handoff_ctx
 from bot.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -350,16 +350,16 @@ def setup_routes(app: web.Application) -> None:
     add.add_post("/console/logout", logout_submit, name="console_logout")
     add.add_get("/console", queue_page, name="console")
     add.add_get("/console/ws", console_ws, name="console_ws")
-    add.add_get(r"/console/handoffs/{id:\d+}", conversation_page, name="console_handoff")
+    add.add_get("/console/handoffs/" + ROW_ID, conversation_page, name="console_handoff")
     add.add_post(
-        r"/console/handoffs/{id:\d+}/{action:claim|reply|release|resolve}", conversation_action
+        "/console/handoffs/" + ROW_ID + "/{action:claim|reply|release|resolve}", conversation_action
     )
     add.add_get("/console/callbacks", callbacks_page, name="console_callbacks")
-    add.add_post(r"/console/callbacks/{id:\d+}/done", callback_done_submit)
+    add.add_post("/console/callbacks/" + ROW_ID + "/done", callback_done_submit)
     add.add_get("/console/canned", canned_page, name="console_canned")
     add.add_post("/console/canned", canned_submit)
-    add.add_post(r"/console/canned/{id:\d+}", canned_submit)
-    add.add_post(r"/console/canned/{id:\d+}/delete", canned_submit)
+    add.add_post("/console/canned/" + ROW_ID, canned_submit)
+    add.add_post("/console/canned/" + ROW_ID + "/delete", canned_submit)
     add.add_get("/console/figures", figures_page, name="console_figures")
     add.add_get("/console/audit", audit_page, name="console_audit")
 

@@ -21,6 +21,10 @@ WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
+#: A row id in a route: 1 to 9 digits, so it always fits the tables' 32-bit
+#: integer ids (a longer one is a 404 from the router, never an overflow in a query).
+ROW_ID = "{id:[1-9][0-9]{0,8}}"
+
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", sessionmaker)
