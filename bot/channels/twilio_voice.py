@@ -243,7 +243,8 @@ class HotlineVoiceInput(TwilioVoiceInput):
         """Says the last question again, or ends the call after repeated silence."""
         # Our own counter in the callback URL; anything else in it counts as none.
         raw = str(request.args.get("silence", "0") or "0")
-        silences = (min(int(raw), MAX_SILENCES) if raw.isascii() and raw.isdigit() and len(raw) < 4 else 0) + 1
+        counted = raw.isascii() and raw.isdigit() and len(raw) < 4
+        silences = (min(int(raw), MAX_SILENCES) if counted else 0) + 1
         if silences > MAX_SILENCES:
             twiml = VoiceResponse()
             twiml.say(GOODBYE, voice=self.assistant_voice, language=self.language)
