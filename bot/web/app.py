@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.awards.formatting import format_gbp
 from bot.config import Settings
-from bot.web import awards
+from bot.web import awards, headers
 from bot.web.console import setup_console
 from bot.web.context import SETTINGS, STATIC_DIR, TEMPLATES_DIR, database_ctx, request_session
 from bot.web.widget import setup_widget
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
     app = web.Application()
     app[SETTINGS] = settings
+    app.on_response_prepare.append(headers.on_prepare)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from aiohttp import web
+
 
 def content_security_policy(connect: str = "") -> str:
     """Only our own files; no inline script or style, no framing, no plugins.
@@ -27,3 +29,18 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+
+
+#: Sent on every response, whatever the route: static files and errors included.
+EVERY_RESPONSE = {"X-Content-Type-Options": "nosniff"}
+
+
+async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """`on_response_prepare` hook: the headers every response gets, and no `Server`.
+
+    aiohttp names itself and its Python version in `Server`; that helps only an
+    attacker choosing exploits, so it goes.
+    """
+    for name, value in EVERY_RESPONSE.items():
+        response.headers.setdefault(name, value)
+    response.headers.popall("Server", None)
