@@ -18,9 +18,12 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from actions.eligibility import (
     VERDICT_SLOT,
     Question,
+    Rules,
     answers_from_slots,
     current_rules,
+    prefill,
     read_answer,
+    said_back,
 )
 from actions.endpoint import ConfiguredAction
 from actions.programme import programme_answers
@@ -28,6 +31,7 @@ from actions.rasa_nlu import RasaNlu
 from actions.several import SEVERAL_INTENT, answerable_intents
 from bot.config import Settings
 from bot.core.phone import normalise_uk_phone
+from bot.nlu.segments import is_question
 
 FORM_NAME = "eligibility_form"
 # How sure the NLU must be before a mid-check message is taken as a question
@@ -96,10 +100,16 @@ class ValidateEligibilityForm(FormValidationAction, ConfiguredAction):
     ) -> dict[str, Any]:
         rules = await current_rules()
         intent, confidence = latest_intent(tracker)
-        answer = read_answer(rules.question(slot), str(value or ""), intent)
+        text = str(value or "")
+        answer = read_answer(rules.question(slot), text, intent)
         if answer is not None:
             return {slot: answer}
         known = programme_answers()
+        if not text.startswith("/") and not is_question(text):
+            # While the check waits for an answer, only a clear question is a digression:
+            # "two of the staff would sit on the board" is not asking about the Board.
+            dispatcher.utter_message(text=rules.not_understood)
+            return {slot: None}
         if intent == SEVERAL_INTENT:
             # Several questions mid-check: answer each, then the form asks again.
             questions = await answerable_intents(tracker.latest_message, self._nlu)
@@ -129,10 +139,40 @@ class ValidateEligibilityForm(FormValidationAction, ConfiguredAction):
         return validate
 
 
-def question_message(question: Question) -> dict[str, Any]:
-    """Builds the message that asks ``question``, with a button per option."""
+#: From the third time a question is asked, it comes with an example answer and a person.
+ASKS_BEFORE_HELP = 2
+
+
+def question_message(
+    question: Question, asked_before: int = 0, rules: Rules | None = None
+) -> dict[str, Any]:
+    """Builds the message that asks ``question``, with a button per option.
+
+    Args:
+        question: The question to ask.
+        asked_before: How many times this check has asked it already.
+        rules: The rules file (its ``person_button``), needed once help is offered.
+    """
     buttons = [{"title": o.label, "payload": o.label} for o in question.options]
-    return {"text": question.ask, "buttons": buttons}
+    text = question.ask
+    if asked_before >= ASKS_BEFORE_HELP:
+        # Never a third identical ask: an example of an answer, and a person.
+        if question.example:
+            text = f"{text}\n\n{question.example}"
+        title = rules.person_button if rules else "Talk to a person"
+        buttons.append({"title": title, "payload": "/request_human"})
+    return {"text": text, "buttons": buttons}
+
+
+def times_asked(tracker: Tracker, question: Question) -> int:
+    """How many times the current check has asked ``question`` (since it was reset)."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == "action_reset_eligibility":
+            break
+        if event.get("event") == "bot" and str(event.get("text") or "").startswith(question.ask):
+            count += 1
+    return count
 
 
 class AskEligibilityQuestion(Action):
@@ -149,7 +189,10 @@ class AskEligibilityQuestion(Action):
     ) -> list[EventType]:
         """Sends the question with its options."""
         rules = await current_rules()
-        dispatcher.utter_message(**question_message(rules.question(self.slot)))
+        question = rules.question(self.slot)
+        dispatcher.utter_message(
+            **question_message(question, times_asked(tracker, question), rules)
+        )
         return []
 
 
@@ -193,7 +236,12 @@ class ActionEligibilityVerdict(Action):
 
 
 class ActionResetEligibility(Action):
-    """Forgets earlier answers so that a new check starts afresh."""
+    """Starts a check afresh, with what the caller's message already told us.
+
+    Earlier answers are forgotten; answers the message that started the check gives
+    ("we spun out four years ago, can you help?") are kept and said back, so that the
+    form asks only what is still unknown.
+    """
 
     def name(self) -> str:
         """Returns the action's name."""
@@ -202,9 +250,14 @@ class ActionResetEligibility(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        """Clears every answer slot and the verdict."""
+        """Clears every answer slot and the verdict, then fills what the message says."""
         rules = await current_rules()
-        return [SlotSet(slot, None) for slot in [*rules.slots, VERDICT_SLOT]]
+        known = prefill(rules, str(tracker.latest_message.get("text") or ""))
+        if known:
+            dispatcher.utter_message(
+                response="utter_eligibility_understood", understood=said_back(rules, known)
+            )
+        return [SlotSet(slot, known.get(slot)) for slot in [*rules.slots, VERDICT_SLOT]]
 
 
 # --- handing over to a person ------------------------------------------------
