@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import hmac
-import ipaddress
 import logging
+import os
 import sys
 from typing import Any
 
+from bot import production
 from bot.config import ConfigError, Settings
+from bot.core.net import is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +36,6 @@ logger = logging.getLogger(__name__)
 GUARDED_PATHS = ("/webhook", "/actions")
 #: A long conversation's tracker is large, but nothing Rasa sends comes near this.
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback interface (an address or `localhost`)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def authorised(header: str | None, token: str) -> bool:
@@ -132,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         settings = Settings.from_env()
+        production.check(settings, os.environ)
     except ConfigError as error:
         print(f"action server: {error}", file=sys.stderr)
         return 2

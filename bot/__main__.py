@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from bot import production
 from bot.config import ConfigError, Settings
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -167,6 +169,11 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
         _print_err(f"--port must be between 1 and 65535, got {port}")
         return EXIT_USAGE
     settings = replace(settings, web_host=host, web_port=port)
+    try:
+        production.check(settings, os.environ)
+    except ConfigError as error:
+        _print_err(str(error))
+        return EXIT_USAGE
     web.run_app(create_app(settings), host=host, port=port)
     return EXIT_OK
 

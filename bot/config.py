@@ -194,6 +194,8 @@ class Settings:
         rasa_port: Port Rasa listens on (the stack starts it there).
         actions_port: Port of the action server.
         actions_host: Interface the action server listens on (`ACTIONS_HOST`, loopback).
+        production: Refuse unsafe configuration at start-up (`HOTLINE_PRODUCTION`,
+            off: `make run`'s local mode; see `bot.production`).
         actions_token: Secret Rasa sends the action server and it checks
             (`HOTLINE_ACTIONS_TOKEN`; empty: the action server refuses every call).
         cors_origins: The sites that embed the widget (Rasa's CORS, the widget's history).
@@ -232,6 +234,7 @@ class Settings:
     rasa_port: int = 5005
     actions_port: int = 5055
     actions_host: str = "127.0.0.1"
+    production: bool = False
     actions_token: str = field(default="", repr=False)
     cors_origins: tuple[str, ...] = ("http://localhost:8080", "http://127.0.0.1:8080")
     widget_rasa_url: str = "http://localhost:5005"
@@ -360,6 +363,7 @@ class Settings:
             rasa_port=rasa_port,
             actions_port=_parse_port("ACTIONS_PORT", env.get("ACTIONS_PORT", "5055")),
             actions_host=env.get("ACTIONS_HOST", "127.0.0.1").strip() or "127.0.0.1",
+            production=_parse_bool("HOTLINE_PRODUCTION", env.get("HOTLINE_PRODUCTION", "false")),
             actions_token=env.get("HOTLINE_ACTIONS_TOKEN", "").strip(),
             cors_origins=_parse_origins("CORS_ORIGINS", env.get("CORS_ORIGINS", local)),
             widget_rasa_url=widget_rasa_url,

@@ -23,6 +23,7 @@ import yaml
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot import production
 from bot.channels.credentials import write_effective_credentials
 from bot.config import ConfigError, Settings
 
@@ -357,9 +358,14 @@ def main() -> int:
     """Entry point for ``python -m bot.stack``."""
     try:
         config = StackConfig.from_env()
-    except StackError as error:
+        would_refuse = production.check(Settings.from_env(), os.environ)
+    except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
+    if would_refuse:
+        print("Local mode. With HOTLINE_PRODUCTION=true this would be refused:", file=sys.stderr)
+        for problem in would_refuse:
+            print(f"  - {problem}", file=sys.stderr)
     return run(config)
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from actions.server import authorised, is_loopback, refusal
+from actions.server import authorised, refusal
+from bot.core.net import is_loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 
