@@ -9,6 +9,7 @@
     python -m bot web                        serve the awards pages on WEB_HOST:WEB_PORT
     python -m bot staff ensure-admin|add|list|disable|set-password   console accounts
     python -m bot handoff rules [--check]    write data/rules/handoff_relay.yml
+    python -m bot privacy purge|find|export|erase|notice|export-nlu   (bot/privacy/cli.py)
 
 Exit codes: 0 success, 1 validation errors (each printed as "line N: reason")
 or a stale lookup file with --check, 2 usage or configuration errors.
@@ -226,10 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default WEB_PORT, 8080)")
     serve.set_defaults(func=cmd_web)
     from bot.handoff.rules import add_parsers as add_handoff_parsers
+    from bot.privacy.cli import add_parsers as add_privacy_parsers
     from bot.staff.cli import add_parsers as add_staff_parsers
 
     add_staff_parsers(groups)
     add_handoff_parsers(groups)
+    add_privacy_parsers(groups)
     return parser
 
 
@@ -244,6 +247,9 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         The exit code.
 
     """
+    from bot.core import logmask
+
+    logmask.install()  # personal data masked in every log record (issue 13)
     parser = build_parser()
     args = parser.parse_args(argv)
     if settings is None:

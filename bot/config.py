@@ -128,6 +128,14 @@ def _parse_bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}.")
 
 
+def _parse_interval(name: str, raw: str) -> int:
+    # 0 switches the schedule off; otherwise at least a minute, at most a day.
+    value = _parse_int(name, raw, 0, 86_400)
+    if 0 < value < 60:
+        raise ConfigError(f"{name} must be 0 (off) or at least 60 seconds, got {value}.")
+    return value
+
+
 DEFAULT_HOTLINE_HOURS = "mon-fri 09:00-17:00"
 
 
@@ -207,6 +215,18 @@ class Settings:
         rasa_tracker_db: Rasa's SQLite tracker file (without a shared tracker store).
         rasa_tracker_store_url: Shared PostgreSQL tracker store (empty: the SQLite file).
         rasa_lock_store_url: Shared Redis lock store (empty: in-memory locks).
+        retain_conversations_days: Days a conversation is kept after its last
+            activity: Rasa's tracker, the ticket and its transcript
+            (`HOTLINE_RETAIN_CONVERSATIONS_DAYS`, 90).
+        retain_callbacks_days: Days a callback request is kept once done
+            (`HOTLINE_RETAIN_CALLBACKS_DAYS`, 30; open ones are kept until done).
+        retain_ratings_days: Days a satisfaction rating is kept
+            (`HOTLINE_RETAIN_RATINGS_DAYS`, 365; unlinked from its conversation
+            when the conversation goes).
+        retain_audit_days: Days audit entries and sign-in attempts are kept
+            (`HOTLINE_RETAIN_AUDIT_DAYS`, 730).
+        purge_interval_seconds: How often the web app runs the retention job
+            (`HOTLINE_PURGE_INTERVAL_SECONDS`, 3600; 0 turns the schedule off).
 
     """
 
@@ -245,6 +265,11 @@ class Settings:
     rasa_tracker_db: Path = field(default=PROJECT_ROOT / "var" / "rasa_tracker.db")
     rasa_tracker_store_url: str = field(default="", repr=False)
     rasa_lock_store_url: str = field(default="", repr=False)
+    retain_conversations_days: int = 90
+    retain_callbacks_days: int = 30
+    retain_ratings_days: int = 365
+    retain_audit_days: int = 730
+    purge_interval_seconds: int = 3600
 
     @property
     def sync_database_url(self) -> str:
@@ -275,7 +300,9 @@ class Settings:
         (http://localhost:<WEB_PORT>), `HOTLINE_ADMIN_USER` (admin),
         `HOTLINE_ADMIN_PASSWORD`, `RASA_MODEL` (models/current.tar.gz),
         `RASA_TRACKER_DB` (var/rasa_tracker.db), `RASA_TRACKER_STORE_URL`,
-        `RASA_LOCK_STORE_URL`.
+        `RASA_LOCK_STORE_URL`. Retention: `HOTLINE_RETAIN_CONVERSATIONS_DAYS` (90),
+        `HOTLINE_RETAIN_CALLBACKS_DAYS` (30), `HOTLINE_RETAIN_RATINGS_DAYS` (365),
+        `HOTLINE_RETAIN_AUDIT_DAYS` (730), `HOTLINE_PURGE_INTERVAL_SECONDS` (3600).
 
         Args:
             env: The environment; `os.environ` when omitted (tests pass a dict).
@@ -378,6 +405,31 @@ class Settings:
             ),
             rasa_tracker_store_url=env.get("RASA_TRACKER_STORE_URL", "").strip(),
             rasa_lock_store_url=env.get("RASA_LOCK_STORE_URL", "").strip(),
+            # Retention (issue 13, docs/design.md "Privacy"): at least a day, at most ten years.
+            retain_conversations_days=_parse_int(
+                "HOTLINE_RETAIN_CONVERSATIONS_DAYS",
+                env.get("HOTLINE_RETAIN_CONVERSATIONS_DAYS", "90"),
+                1,
+                3650,
+            ),
+            retain_callbacks_days=_parse_int(
+                "HOTLINE_RETAIN_CALLBACKS_DAYS",
+                env.get("HOTLINE_RETAIN_CALLBACKS_DAYS", "30"),
+                1,
+                3650,
+            ),
+            retain_ratings_days=_parse_int(
+                "HOTLINE_RETAIN_RATINGS_DAYS",
+                env.get("HOTLINE_RETAIN_RATINGS_DAYS", "365"),
+                1,
+                3650,
+            ),
+            retain_audit_days=_parse_int(
+                "HOTLINE_RETAIN_AUDIT_DAYS", env.get("HOTLINE_RETAIN_AUDIT_DAYS", "730"), 1, 3650
+            ),
+            purge_interval_seconds=_parse_interval(
+                "HOTLINE_PURGE_INTERVAL_SECONDS", env.get("HOTLINE_PURGE_INTERVAL_SECONDS", "3600")
+            ),
         )
 
     def with_database(self, database_url: str) -> Settings:

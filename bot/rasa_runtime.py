@@ -144,6 +144,9 @@ def install() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Runs ``rasa <argv>`` with the fixes installed."""
+    from bot.core import logmask
+
+    logmask.install()  # personal data masked in every log record (issue 13)
     try:
         install()
     except UnsupportedRasa as error:

@@ -356,6 +356,9 @@ def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
 
 def main() -> int:
     """Entry point for ``python -m bot.stack``."""
+    from bot.core import logmask
+
+    logmask.install()  # personal data masked in every log record (issue 13)
     try:
         config = StackConfig.from_env()
         would_refuse = production.check(Settings.from_env(), os.environ)

@@ -14,6 +14,11 @@ time on our REST benchmark (docs/benchmarks.md):
   the file stays consistent after a crash (the last commits can be lost on a
   power cut, which a chat transcript can afford). PostgreSQL and other
   databases keep Rasa's engine as it is.
+- Every event is stored with bank details, card numbers and National Insurance
+  numbers masked (``bot.core.pii.SENSITIVE``, issue 13): the caller's text, the
+  parse data, slot values, metadata. The caller is told not to send them
+  (``actions/privacy.py``); the conversation in memory for the current turn
+  is untouched, only what is written is masked.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from typing import Any
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.pool import QueuePool
+
+from bot.core.pii import SENSITIVE, mask_value
 
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
 
@@ -70,3 +78,28 @@ class HotlineSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         return None
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's ``SQLTrackerStore.save``, with each new event's data masked first.
+
+        The same rows as Rasa's (only events not yet stored, the same columns);
+        the JSON in ``data`` has sensitive numbers replaced by labels such as
+        ``[card number removed]``.
+        """
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = mask_value(event.as_dict(), SENSITIVE)
+                assert isinstance(data, dict)  # noqa: S101 - masking keeps the shape
+                intent = (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY)
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=intent,
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()

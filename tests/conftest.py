@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.db.migrate import downgrade, upgrade
 
 # tests.handoff_support: handoff, console and staff fixtures (fake Rasa, accounts).
-pytest_plugins = ["tests.live_stack", "tests.handoff_support"]
+pytest_plugins = ["tests.live_stack", "tests.handoff_support", "tests.privacy_support"]
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@localhost:5432/test")
 SEED_CSV = Path(__file__).resolve().parent.parent / "content" / "awards" / "awards.csv"

@@ -81,3 +81,48 @@ def spoken_groups(number: str) -> list[str]:
         group = re.sub(r"\D", "", group)
         groups.extend([group[:3], group[3:]] if len(group) == 6 else [group])
     return [g for g in groups if g]
+
+
+def _digit_neighbour(text: str, index: int, step: int) -> bool:
+    """Whether the text goes on into letters or digits at ``index`` (a number's edge)."""
+    if not 0 <= index < len(text):
+        return False
+    char = text[index]
+    if char.isalnum():
+        return True
+    # "0.0123456", "1,234567": a decimal point or thousands comma between digits.
+    beyond = index + step
+    return char in ".," and 0 <= beyond < len(text) and text[beyond].isdigit()
+
+
+def phone_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` holds phone numbers, for masking (logs, exports).
+
+    ``phonenumbers``' matcher finds the candidates (spaces, dashes, brackets,
+    ``+44``); a candidate counts when it is a UK number by our rule
+    (:func:`normalise_uk_phone`, written with its leading ``0``, ``+`` or a
+    bracket, so a Unix timestamp is not one) or a valid international number
+    written with ``+``/``00``. A candidate inside a longer run of letters or
+    digits (a conversation id's hex, a decimal) is not a phone number.
+
+    Args:
+        text: Any text; callers cap its length (the matcher is linear in it).
+
+    Returns:
+        ``(start, end)`` offsets in order, not overlapping.
+    """
+    if sum(char.isdigit() for char in text) < 7:
+        return []
+    spans = []
+    matcher = phonenumbers.PhoneNumberMatcher(text, "GB", leniency=phonenumbers.Leniency.POSSIBLE)
+    for match in matcher:
+        raw = match.raw_string
+        if _digit_neighbour(text, match.start - 1, -1) or _digit_neighbour(text, match.end, 1):
+            continue
+        if raw.startswith(("+", "00")):
+            if not phonenumbers.is_valid_number(match.number) and normalise_uk_phone(raw) is None:
+                continue
+        elif not (raw.startswith(("0", "(")) and normalise_uk_phone(raw) is not None):
+            continue
+        spans.append((match.start, match.end))
+    return spans

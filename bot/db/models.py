@@ -334,9 +334,9 @@ class CallbackRequest(Base):
     )
 
     id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(255), nullable=True)
+    conversation_id = Column(String(255), nullable=True, index=True)
     name = Column(String(NAME_LENGTH), nullable=False)
-    phone = Column(String(40), nullable=False)
+    phone = Column(String(40), nullable=False, index=True)
     preferred_time = Column(String(200), nullable=True)
     reason = Column(Text, nullable=True)
     status = Column(String(10), nullable=False, default="open")
@@ -382,3 +382,19 @@ class AuditEntry(Base):
     action = Column(String(60), nullable=False)
     target = Column(String(255), nullable=True)
     detail = Column(Text, nullable=True)
+
+
+class JobLease(Base):
+    """Which process runs a background job now, and when it last finished (revision 0003).
+
+    A process takes the lease with one conditional UPDATE (free or expired, and
+    the job due), so of several web processes one runs the job; the others see
+    no row updated and skip it.
+    """
+
+    __tablename__ = "job_leases"
+
+    name = Column(String(60), primary_key=True)
+    holder = Column(String(120), nullable=True)
+    lease_until = Column(DateTime(timezone=True), nullable=True)
+    last_run_at = Column(DateTime(timezone=True), nullable=True)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.core.clock import utcnow
 from bot.core.phone import normalise_uk_phone
+from bot.core.pii import SENSITIVE, mask
 from bot.db.models import PRIORITIES, CallbackRequest
 from bot.handoff import operations, service
 from bot.handoff.service import HandoffError, HandoffRefused
@@ -91,6 +92,7 @@ async def create_handoff(request: web.Request) -> web.Response:
         conversation_id = text_field(body, "conversation_id", max_length=255)
         channel = text_field(body, "channel", required=False, max_length=40) or "unknown"
         reason = text_field(body, "reason", required=False, max_length=2000)
+        reason = mask(reason, SENSITIVE) if reason else reason
         priority = body.get("priority") or "normal"
         if priority not in PRIORITIES:
             raise InputError("priority must be urgent or normal", "priority")
@@ -136,7 +138,9 @@ async def relay_message(request: web.Request) -> web.Response:
                 request.app[HANDOFF],
                 session,
                 request.match_info["conversation_id"],
-                text,
+                # Bank, card and NI numbers are masked before staff or the transcript
+                # see them, as in Rasa's tracker (issue 13; the caller is told why).
+                mask(text, SENSITIVE),
                 message_id,
             )
         except HandoffError as error:
@@ -167,6 +171,7 @@ async def create_callback(request: web.Request) -> web.Response:
         phone = uk_phone_field(text_field(body, "phone", max_length=40) or "")
         preferred = text_field(body, "preferred_time", required=False, max_length=200)
         reason = text_field(body, "reason", required=False, max_length=2000)
+        reason = mask(reason, SENSITIVE) if reason else reason
     except InputError as error:
         return error.response()
     async with request_session(request) as session:

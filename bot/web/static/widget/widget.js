@@ -125,20 +125,33 @@
   const privacy = el("details", { class: "govuk-details mh-privacy" });
   const privacySummary = el("summary", { class: "govuk-details__summary" });
   privacySummary.appendChild(el("span", { class: "govuk-details__summary-text" }, "Your privacy"));
+  // The notice's words come from the one privacy notice (content/privacy/notice.yml,
+  // with the retention settings), served as /widget/privacy.json; the same text is
+  // the page /privacy and what the phone line says.
   const privacyText = el("div", { class: "govuk-details__text" });
-  privacyText.append(
-    el("p", { class: "govuk-body-s" },
-      "Do not share sensitive personal details in this chat, such as bank details, health information or passwords."),
-    el("p", { class: "govuk-body-s" },
-      "This browser keeps the conversation for " + KEEP_HOURS + " hours after your last message so it survives " +
-      "a page reload. Our assistant and hotline advisers see what you write; we keep chat records to answer " +
-      "you and improve the service."),
-  );
-  const clearButton = el("button", { type: "button", class: "govuk-link mh-clear" }, "Delete this conversation from this browser");
-  privacyText.appendChild(clearButton);
+  const privacyNotice = el("div", { class: "mh-privacy-notice" });
+  const privacyLink = el("a", {
+    class: "govuk-link govuk-body-s", href: config.assets + "/privacy", target: "_blank", rel: "noopener",
+  }, "Read the full privacy notice (opens in new tab)");
+  const clearButton = el("button", { type: "button", class: "govuk-link mh-clear" }, "Delete this conversation");
+  const clearStatus = el("p", { class: "govuk-body-s mh-clear-status", role: "status" });
+  privacyText.append(privacyNotice, el("p", { class: "govuk-body-s" }, privacyLink), clearButton, clearStatus);
   privacy.append(privacySummary, privacyText);
-  const privacyShort = el("p", { class: "govuk-body-s mh-privacy-short" },
-    "Do not share sensitive personal details, such as bank or health details.");
+  const privacyShort = el("p", { class: "govuk-body-s mh-privacy-short" });
+  if (window.fetch) {
+    window.fetch(config.assets + "/widget/privacy.json", { credentials: "omit" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (notice) {
+        if (!notice || typeof notice.short !== "string") return;
+        privacyShort.textContent = notice.widget_short || "";
+        const browser = String(notice.widget_browser || "").split("{browser_hours}").join(String(KEEP_HOURS));
+        privacyNotice.replaceChildren(
+          el("p", { class: "govuk-body-s" }, notice.short),
+          el("p", { class: "govuk-body-s" }, browser),
+        );
+      })
+      .catch(function () { /* the link to the full notice stays */ });
+  }
 
   const status = el("p", { class: "govuk-body-s mh-status", role: "status", "data-state": "connecting" }, "Connecting…");
   const offline = el("div", { class: "govuk-warning-text mh-offline", hidden: true });
@@ -337,7 +350,34 @@
     input.focus();
   });
 
+  // "Delete this conversation": erased on the server first (the session secret
+  // proves it is ours), then in this browser; if the server cannot be reached,
+  // nothing is cleared, so the caller can try again.
   clearButton.addEventListener("click", function () {
+    const sessionId = readState().sessionId;
+    if (!sessionId || !window.fetch) { clearBrowser(); return; }
+    clearButton.disabled = true;
+    clearStatus.textContent = "Deleting…";
+    window.fetch(config.assets + "/widget/erase", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ session_id: sessionId }),
+      credentials: "omit",
+      cache: "no-store",
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error("erase failed");
+        clearBrowser();
+        clearStatus.textContent = "The conversation has been deleted from this browser and from our records.";
+      })
+      .catch(function () {
+        clearStatus.textContent = "The conversation could not be deleted just now. Please try again" +
+          (hotline ? ", or call the hotline on " + hotline : "") + ".";
+      })
+      .finally(function () { clearButton.disabled = false; });
+  });
+
+  function clearBrowser() {
     try { localStorage.removeItem(storageKey); } catch (error) { /* ignore */ }
     outbox = []; writeOutbox();
     state = emptyState(); state.open = true;
@@ -345,7 +385,7 @@
     render();
     if (socket) { socket.disconnect(); ready = false; socket.connect(); }
     input.focus();
-  });
+  }
 
   // Another tab changed the conversation: show the same.
   window.addEventListener("storage", function (event) {
