@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,23 @@ from bot.tracker_store import HotlineSQLTrackerStore
 
 
 @pytest.fixture
-def privacy_settings(db_settings: Settings, tmp_path: Path) -> Settings:
-    """`db_settings` with its own, empty tracker store on the same backend."""
+def privacy_settings(db_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """`db_settings` with its own, empty tracker store on the same backend.
+
+    On PostgreSQL Rasa's `events` table is dropped afterwards, so the shared test
+    database holds only our schema for the tests that compare it with the models.
+    """
     if db_settings.is_sqlite:
-        return replace(db_settings, rasa_tracker_db=tmp_path / "rasa_tracker.db")
+        yield replace(db_settings, rasa_tracker_db=tmp_path / "rasa_tracker.db")
+        return
     url = db_settings.sync_database_url.replace("postgresql+psycopg2://", "postgresql://")
     settings = replace(db_settings, rasa_tracker_store_url=url)
-    HotlineSQLTrackerStore(**store_kwargs(settings))  # creates Rasa's table
+    HotlineSQLTrackerStore(**store_kwargs(settings)).engine.dispose()  # creates Rasa's table
     with psycopg2.connect(url) as connection, connection.cursor() as cursor:
         cursor.execute("DELETE FROM events")
-    return settings
+    yield settings
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS events")
 
 
 def store_kwargs(settings: Settings) -> dict[str, Any]:
