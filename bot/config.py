@@ -136,6 +136,26 @@ def _parse_interval(name: str, raw: str) -> int:
     return value
 
 
+def _parse_pubsub_url(raw: str, database_url: str) -> str:
+    """`HOTLINE_PUBSUB_URL`: empty (one process) or redis://host[:port][/db] on PostgreSQL."""
+    url = raw.strip()
+    if not url:
+        return ""
+    parsed = urlsplit(url)
+    db = parsed.path.strip("/") or "0"
+    if parsed.scheme != "redis" or not parsed.hostname or not db.isdigit():
+        raise ConfigError(
+            f"HOTLINE_PUBSUB_URL must be redis://host:port/db (e.g. redis://localhost:6379/0), "
+            f"not {url!r}."
+        )
+    # Several processes on one SQLite file would queue callers and lock each other out.
+    if not database_url.strip().startswith(("postgres://", "postgresql")):
+        raise ConfigError(
+            "HOTLINE_PUBSUB_URL (several web processes) needs a PostgreSQL DATABASE_URL."
+        )
+    return url
+
+
 DEFAULT_HOTLINE_HOURS = "mon-fri 09:00-17:00"
 
 
@@ -227,6 +247,10 @@ class Settings:
             (`HOTLINE_RETAIN_AUDIT_DAYS`, 730).
         purge_interval_seconds: How often the web app runs the retention job
             (`HOTLINE_PURGE_INTERVAL_SECONDS`, 3600; 0 turns the schedule off).
+        pubsub_url: Shared mode (`HOTLINE_PUBSUB_URL`, redis://host:port/db): several
+            web processes and Rasa instances fan out console events and socket.io
+            deliveries through Redis pub/sub (empty: one process each, in memory).
+            Needs a PostgreSQL `DATABASE_URL`.
 
     """
 
@@ -270,6 +294,7 @@ class Settings:
     retain_ratings_days: int = 365
     retain_audit_days: int = 730
     purge_interval_seconds: int = 3600
+    pubsub_url: str = field(default="", repr=False)
 
     @property
     def sync_database_url(self) -> str:
@@ -303,6 +328,7 @@ class Settings:
         `RASA_LOCK_STORE_URL`. Retention: `HOTLINE_RETAIN_CONVERSATIONS_DAYS` (90),
         `HOTLINE_RETAIN_CALLBACKS_DAYS` (30), `HOTLINE_RETAIN_RATINGS_DAYS` (365),
         `HOTLINE_RETAIN_AUDIT_DAYS` (730), `HOTLINE_PURGE_INTERVAL_SECONDS` (3600).
+        Several processes: `HOTLINE_PUBSUB_URL` (empty).
 
         Args:
             env: The environment; `os.environ` when omitted (tests pass a dict).
@@ -430,6 +456,7 @@ class Settings:
             purge_interval_seconds=_parse_interval(
                 "HOTLINE_PURGE_INTERVAL_SECONDS", env.get("HOTLINE_PURGE_INTERVAL_SECONDS", "3600")
             ),
+            pubsub_url=_parse_pubsub_url(env.get("HOTLINE_PUBSUB_URL", ""), raw_url),
         )
 
     def with_database(self, database_url: str) -> Settings:

@@ -13,11 +13,26 @@ import statistics
 import time
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.handoff_support import INTERNAL, PASSWORDS, FakeRasa, create_handoff, login
+from bot.config import Settings
+from tests.handoff_support import (
+    INTERNAL,
+    PASSWORDS,
+    FakeRasa,
+    create_handoff,
+    handoff_settings_for,
+    login,
+)
 
 N = 20
+
+
+@pytest.fixture
+def handoff_settings(db_settings: Settings, fake_rasa: FakeRasa) -> Settings:
+    """Room for all N callers: the queue's cap holds exactly, even for callers arriving at once."""
+    return handoff_settings_for(db_settings, fake_rasa, hotline_max_queue=N)
 
 
 def _stats(values: list[float]) -> str:

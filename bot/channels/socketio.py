@@ -38,7 +38,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from bot.channels import guard
 from bot.core.conversations import is_session_secret, new_session_secret, web_conversation_id
@@ -121,6 +121,38 @@ class HotlineSocketIOOutput(SocketIOOutput):
             await super().send_custom_json(recipient_id, json_message, **kwargs)
             return
         await self._send_message(recipient_id, {**forwarded(kwargs), **json_message})
+
+
+#: The Redis channel the Rasa instances' socket.io servers share (shared mode).
+SOCKETIO_CHANNEL = "mutualshotline-socketio"
+#: The engine.io cookie naming the socket's session id, which the balancer reads
+#: from the handshake's answer to keep the socket's later requests on this instance.
+STICKY_COOKIE = "io"
+
+
+def shared_mode_options(pubsub_url: str | None = None) -> dict[str, Any]:
+    """`AsyncServer` options for several Rasa instances (`HOTLINE_PUBSUB_URL`).
+
+    Every emit goes through Redis, so a bot, queue or staff message sent by any
+    instance (the web app reaches Rasa through the balancer) reaches the socket
+    wherever it is connected, and exactly once: only the instance holding the
+    socket has it in the conversation's room. The sid cookie lets HAProxy keep a
+    polling socket's requests on the instance that made it (`bot/cluster.py`).
+
+    Args:
+        pubsub_url: The Redis URL; this process's settings when omitted.
+
+    Returns:
+        `{}` in the single-process default.
+
+    """
+    url = guard.channel_settings().pubsub_url if pubsub_url is None else pubsub_url
+    if not url:
+        return {}
+    return {
+        "client_manager": AsyncRedisManager(url, channel=SOCKETIO_CHANNEL),
+        "cookie": STICKY_COOKIE,
+    }
 
 
 class HotlineSocketIOInput(SocketIOInput):
@@ -221,7 +253,7 @@ class HotlineSocketIOInput(SocketIOInput):
         """
         # No CORS handling in engine.io itself: Rasa's Sanic CORS (--cors) adds the
         # headers, and two sets of them break browsers. Origins are checked on connect.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], **shared_mode_options())
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         handle = guard.limited(on_new_message, self._max_message_chars)

@@ -267,22 +267,26 @@ async def create_from_bot(
     # call must not open tickets out of hours or past the cap. An urgent caller
     # (distress, a complaint) is let into a full queue, never into a closed line.
     settings = runtime.settings
+    # The queue's lock (in the database) covers the checks too, so two processes
+    # cannot both let a caller into the last free place.
+    await service.lock_queue(session)
     if await service.open_ticket_for(session, conversation_id) is None:
         if not settings.hotline_hours.is_open(utcnow()):
             raise HandoffRefused("closed", "The hotline is not staffed now.")
         full = await service.queue_length(session) >= settings.hotline_max_queue
         if full and priority != "urgent":
             raise HandoffRefused("queue_full", "The queue is full.")
-    async with runtime.create_lock:
-        ticket, created = await service.create_ticket(
-            session,
-            conversation_id=conversation_id,
-            channel=channel,
-            reason=reason,
-            priority=priority,
-            summary=summary,
-        )
-    position = await service.position_of(session, ticket)
+    ticket, created = await service.create_ticket(
+        session,
+        conversation_id=conversation_id,
+        channel=channel,
+        reason=reason,
+        priority=priority,
+        summary=summary,
+    )
+    # A new caller is told the place allocated with the ticket (under the lock);
+    # a later change reaches them as a queue update.
+    position = ticket.last_position if created else await service.position_of(session, ticket)
     per_caller = await service.handle_seconds(session, runtime.settings.default_handle_seconds)
     wait = service.expected_wait(position or 0, per_caller)
     note = None

@@ -7,6 +7,11 @@ consoles' broadcaster):
 - A single background worker sends waiting callers a queue update through Rasa
   when their place changes. Changes are coalesced: a burst of 20 handoffs wakes
   the worker once or twice, not 20 times, and updates go out in order.
+- With several web processes each has a worker, woken by its own process's
+  changes; a worker recomputes places only while holding the ``handoff.queue``
+  job lease (`bot.db.leases`), so one process at a time tells callers their new
+  place and nobody is told twice. A worker that finds the lease taken waits and
+  tries again: the holder may have read the queue before this change.
 """
 
 from __future__ import annotations
@@ -23,11 +28,18 @@ from sqlalchemy.orm import sessionmaker
 from bot.config import Settings
 from bot.core.clock import utcnow
 from bot.core.waits import wait_in_words
+from bot.db import leases
 from bot.db.models import HandoffTicket
 from bot.handoff import service
 from bot.handoff.ports import Broadcaster, Conversations, RasaUnavailable, bot_message
 
 log = logging.getLogger(__name__)
+
+QUEUE_JOB = "handoff.queue"
+#: A holder that dies mid-update blocks others at most this long.
+QUEUE_LEASE_SECONDS = 30
+#: How soon a worker that found the lease taken asks again.
+QUEUE_LEASE_RETRY_SECONDS = 0.2
 
 
 def queue_update_text(position: int, wait_seconds: int) -> str:
@@ -62,9 +74,7 @@ class HandoffRuntime:
         self.rasa = rasa
         self.hub = hub
         self._queue_dirty = asyncio.Event()
-        # Creations are serialised so each caller is told a distinct, correct place
-        # (concurrent transactions cannot see each other's new tickets).
-        self.create_lock = asyncio.Lock()
+        self._holder = leases.holder_name()
         self._worker: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -104,10 +114,31 @@ class HandoffRuntime:
             await self._queue_dirty.wait()
             self._queue_dirty.clear()
             try:
-                await self.update_positions()
+                # Polls the lease (a database row): another process holds it for a moment.
+                while True:
+                    if await self.update_positions_once() is not None:
+                        break
+                    await asyncio.sleep(QUEUE_LEASE_RETRY_SECONDS)
             except Exception:  # the worker must survive a bad moment (database restart)
                 log.exception("queue position update failed")
+                self._queue_dirty.set()  # the change is still untold: try again
                 await asyncio.sleep(1)
+
+    async def update_positions_once(self) -> list[tuple[str, int]] | None:
+        """`update_positions` under the queue's job lease (one process at a time).
+
+        Returns:
+            The callers sent an update, or None when another process holds the lease.
+
+        """
+        async with self.sessions() as session:
+            if not await leases.take(session, QUEUE_JOB, self._holder, QUEUE_LEASE_SECONDS):
+                return None
+        try:
+            return await self.update_positions()
+        finally:
+            async with self.sessions() as session:
+                await leases.release(session, QUEUE_JOB, self._holder)
 
     async def update_positions(self) -> list[tuple[str, int]]:
         """Tell each waiting caller their new place, if it changed since we last told them.

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +37,36 @@ from bot.staff.accounts import Staff
 HANDLE_TIME_SAMPLE = 50  # recent handled tickets the median handle time is taken over
 
 _PRIORITY_RANK = case((HandoffTicket.priority == "urgent", 0), else_=1)
+#: PostgreSQL advisory lock key of the queue ("hand" in ASCII): held by the
+#: transaction that places a new caller, so places are handed out one at a time.
+QUEUE_LOCK_KEY = 0x68616E64
+
+
+async def lock_queue(session: AsyncSession) -> None:
+    """Make this transaction the only one placing callers until it ends.
+
+    Queue places are allocated in the database, not in a process: two web
+    processes (or two requests) that each count the queue while inserting would
+    otherwise both see only committed tickets and tell two callers the same
+    place. PostgreSQL: a transaction-level advisory lock (released by the commit
+    or rollback). SQLite: a write statement, which takes the database's single
+    write lock until the commit (the no-op UPDATE is enough to take it).
+    Taking it twice in one transaction is harmless on both.
+
+    Args:
+        session: The database session; its transaction holds the lock.
+
+    """
+    name = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK_KEY})
+    else:
+        await session.execute(
+            update(HandoffTicket)
+            .where(text("1 = 0"))
+            .values(last_position=HandoffTicket.last_position)
+            .execution_options(synchronize_session=False)
+        )
 
 
 class HandoffError(Exception):
@@ -260,6 +290,9 @@ async def create_ticket(
         it is; an urgent request upgrades its priority.
 
     """
+    # Holding the queue's lock from here to the commit makes the count below and
+    # the insert one step: each caller is told a distinct place, whichever process.
+    await lock_queue(session)
     existing = await open_ticket_for(session, conversation_id)
     if existing is not None:
         if priority == "urgent" and existing.priority != "urgent":
@@ -273,6 +306,9 @@ async def create_ticket(
         priority=priority,
         reason=reason,
         summary=summary,
+        # Stamped under the lock, so queue order (created_at) follows the order
+        # places were given out (processes share one clock per host; see
+        # docs/decisions.md on several hosts).
         created_at=utcnow(),
     )
     session.add(ticket)

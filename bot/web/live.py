@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.handoff.runtime import HandoffRuntime
 from bot.web.context import SESSIONMAKER, SETTINGS
+from bot.web.fanout import RedisFanout
 from bot.web.hub import ConsoleHub
 from bot.web.rasa_client import RasaClient
 
@@ -32,15 +33,21 @@ async def handoff_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     async with aiohttp.ClientSession() as http:
         hub = ConsoleHub()
+        # Shared mode: events reach the consoles of every web process through Redis.
+        fanout = RedisFanout(settings.pubsub_url, hub) if settings.pubsub_url else None
+        if fanout is not None:
+            await fanout.start()
         runtime = HandoffRuntime(
             settings,
             app[SESSIONMAKER],
             RasaClient(http, settings.rasa_url, settings.rasa_token),
-            hub,
+            fanout or hub,
         )
         app[HANDOFF] = runtime
         app[CONSOLE_HUB] = hub
         runtime.start()
         yield
         await runtime.stop()
+        if fanout is not None:
+            await fanout.stop()
         await hub.close_all()
