@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.endpoint import ConfiguredAction
 from actions.hotline_api import HotlineApi, HotlineUnavailable
 from bot.core.content import hotline_number
+from bot.core.conversations import CLIENT_KEY_FIELD
 from bot.core.phone import format_uk_phone
 from bot.core.waits import wait_in_words
 from bot.handoff.summary import one_line, summarise
@@ -66,7 +67,8 @@ def queue_message(position: int, wait_seconds: float | int | None) -> str:
 
 def closed_message(availability: dict[str, Any]) -> str:
     """Explains why no adviser can take the conversation now."""
-    if availability.get("reason") == "queue_full":
+    if availability.get("reason") in ("queue_full", "too_many"):
+        # "too_many": this caller's address holds its share of the queue (a flood limit).
         return "All our advisers are busy and the queue is full just now."
     hours = availability.get("hours")
     opening = f" The line is staffed {hours}." if hours else ""
@@ -83,7 +85,15 @@ def ticket_payload(tracker: Tracker, reason: str, priority: str) -> dict[str, An
         "reason": reason,
         "priority": priority,
         "summary": summary,
+        "client_key": client_key_of(tracker),
     }
+
+
+def client_key_of(tracker: Tracker) -> str | None:
+    """The caller's address key the channel put in the message (none: not a web chat)."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    value = metadata.get(CLIENT_KEY_FIELD) if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) else None
 
 
 # The custom payload that makes the phone channel transfer the call to
@@ -288,13 +298,18 @@ class ActionCallbackRequest(HotlineAction):
             "phone": phone,
             "preferred_time": when,
             "reason": tracker.get_slot("handoff_reason") or "",
+            "client_key": client_key_of(tracker),
         }
         clear = [SlotSet(s, None) for s in ("callback_name", "callback_phone", "callback_time")]
         try:
-            status, _ = await self.api.request("POST", "/internal/callbacks", payload)
+            status, body = await self.api.request("POST", "/internal/callbacks", payload)
         except HotlineUnavailable as error:
             logger.warning("callback request failed: %s", error)
-            status = 503
+            status, body = 503, {}
+        refused = body.get("reason") if isinstance(body, dict) else None
+        if status in (409, 429) and refused in ("already_booked", "too_many"):
+            dispatcher.utter_message(response=f"utter_callback_{refused}")
+            return clear
         if status not in (200, 201):
             dispatcher.utter_message(
                 text=f"Sorry, I couldn't book the callback. Please call {hotline_number()}."

@@ -204,6 +204,10 @@ class Settings:
         lookup_file: Generated NLU lookup tables (never edited by hand).
         hotline_hours: Staffed hours (`HOTLINE_HOURS`, `HOTLINE_HOLIDAYS`), UK time.
         hotline_max_queue: Callers allowed to wait before new ones get a callback offer.
+        hotline_max_tickets_per_client: Open tickets one address may hold
+            (`HOTLINE_MAX_TICKETS_PER_CLIENT`, 2; `bot.handoff.limits`).
+        hotline_max_callbacks_per_client: Callbacks one address may book a day
+            (`HOTLINE_MAX_CALLBACKS_PER_CLIENT`, 3).
         default_handle_seconds: Assumed handle time per caller until there is history.
         internal_token: Shared secret of the internal API (empty: internal API refuses all).
         rasa_url: Base URL of Rasa's HTTP API.
@@ -264,6 +268,8 @@ class Settings:
     lookup_file: Path = field(default=PROJECT_ROOT / "data" / "nlu" / "awards_lookup.yml")
     hotline_hours: StaffedHours = field(default_factory=_default_hours)
     hotline_max_queue: int = 10
+    hotline_max_tickets_per_client: int = 2
+    hotline_max_callbacks_per_client: int = 3
     default_handle_seconds: int = 300
     internal_token: str = field(default="", repr=False)
     rasa_url: str = "http://localhost:5005"
@@ -378,6 +384,18 @@ class Settings:
             hotline_hours=hours,
             hotline_max_queue=_parse_int(
                 "HOTLINE_MAX_QUEUE", env.get("HOTLINE_MAX_QUEUE", "10"), 0, 10_000
+            ),
+            hotline_max_tickets_per_client=_parse_int(
+                "HOTLINE_MAX_TICKETS_PER_CLIENT",
+                env.get("HOTLINE_MAX_TICKETS_PER_CLIENT", "2"),
+                1,
+                10_000,
+            ),
+            hotline_max_callbacks_per_client=_parse_int(
+                "HOTLINE_MAX_CALLBACKS_PER_CLIENT",
+                env.get("HOTLINE_MAX_CALLBACKS_PER_CLIENT", "3"),
+                1,
+                10_000,
             ),
             default_handle_seconds=_parse_int(
                 "HOTLINE_DEFAULT_HANDLE_SECONDS",

@@ -417,3 +417,27 @@ async def test_a_forged_silence_counter_is_read_as_none(server: Server, silence:
     ):
         assert answer.status == 200
         assert "<Response>" in await answer.text()
+
+
+# --- Finding 6: every web chat message says, unforgeably, which address it came from ----
+
+
+async def test_the_channel_sets_the_client_key_and_a_client_cannot_forge_it(
+    server: Server,
+) -> None:
+    from bot.core.conversations import CLIENT_KEY_FIELD, client_key
+
+    caller = Caller(server.url)
+    await caller.connect()
+    try:
+        await caller.session(SECRET)
+        forged = {CLIENT_KEY_FIELD: "addr:" + "0" * 32, "other": "kept"}
+        await caller.client.emit(
+            "user_uttered", {"message": "hi", "session_id": SECRET, "metadata": forged}
+        )
+        await caller.heard()
+    finally:
+        await caller.close()
+    (message,) = server.agent.handled
+    assert message.metadata[CLIENT_KEY_FIELD] == client_key(KEY, "127.0.0.1")
+    assert message.metadata["other"] == "kept"

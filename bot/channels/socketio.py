@@ -41,7 +41,14 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
 from bot.channels import guard
-from bot.core.conversations import is_session_secret, new_session_secret, web_conversation_id
+from bot.core.conversations import (
+    CLIENT_KEY_FIELD,
+    client_address,
+    client_key,
+    is_session_secret,
+    new_session_secret,
+    web_conversation_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +208,8 @@ class HotlineSocketIOInput(SocketIOInput):
         self._max_message_chars = max_message_chars
         # socket id -> the conversations it obtained through session_request.
         self._sessions: dict[str, list[str]] = {}
+        # socket id -> the caller's client key (`bot.core.conversations.client_key`).
+        self._clients: dict[str, str | None] = {}
 
     @property
     def session_key(self) -> str:
@@ -269,6 +278,11 @@ class HotlineSocketIOInput(SocketIOInput):
             if origin and origin not in self.allowed_origins:
                 logger.warning("Refused a socket.io connection from origin %r", origin)
                 return False
+            # Who is calling, as a key the web app can count tickets and callbacks by.
+            address = client_address(
+                environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR")
+            )
+            self._clients[sid] = client_key(self.session_key, address)
             if self.jwt_key:
                 token = auth.get("token") if isinstance(auth, dict) else None
                 payload = (
@@ -280,6 +294,7 @@ class HotlineSocketIOInput(SocketIOInput):
         @sio.on("disconnect", namespace=namespace)
         async def disconnect(sid: str) -> None:
             self._sessions.pop(sid, None)
+            self._clients.pop(sid, None)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any = None) -> None:
@@ -316,12 +331,15 @@ class HotlineSocketIOInput(SocketIOInput):
                     metadata = json.loads(metadata)
                 except ValueError:
                     metadata = {}
+            metadata = dict(metadata) if isinstance(metadata, dict) else {}
+            # Set by us, never by the client: a client could otherwise pose as another.
+            metadata[CLIENT_KEY_FIELD] = self._clients.get(sid)
             message = UserMessage(
                 text if isinstance(text, str) else "",
                 HotlineSocketIOOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),
-                metadata=metadata if isinstance(metadata, dict) else {},
+                metadata=metadata,
             )
             await handle(message)
 

@@ -31,6 +31,8 @@ import re
 import secrets
 from pathlib import Path
 
+from bot.core.net import is_loopback
+
 WEB_PREFIX = "web:"
 PHONE_PREFIX = "phone:"
 REST_PREFIX = "rest:"
@@ -155,3 +157,49 @@ def resolve_key(configured: str, project_root: Path) -> str:
     finally:
         draft.unlink(missing_ok=True)
     return path.read_text(encoding="ascii").strip()
+
+
+#: Where channels put the caller's client key in a message's metadata (server-set:
+#: whatever a client sends under this name is replaced).
+CLIENT_KEY_FIELD = "hotline_client"
+
+
+def client_address(remote: str | None, forwarded_for: str | None) -> str:
+    """The caller's address: the socket's peer, or the client our own proxy names.
+
+    A `X-Forwarded-For` header is believed only when the peer is this machine
+    (HAProxy on loopback in front of the cluster); from anyone else it is a claim
+    the caller wrote.
+
+    Args:
+        remote: The connection's peer address.
+        forwarded_for: The `X-Forwarded-For` header, if any.
+
+    Returns:
+        An address (empty if unknown).
+    """
+    peer = (remote or "").strip()
+    if forwarded_for and (not peer or is_loopback(peer)):
+        # The right-most entry is the one our proxy added: the client it saw.
+        named = forwarded_for.split(",")[-1].strip()
+        if named:
+            return named[:64]
+    return peer[:64]
+
+
+def client_key(key: str, address: str) -> str | None:
+    """A stable, non-reversible key for a caller's address (for per-address limits).
+
+    Raw addresses are personal data and are never stored; the keyed digest lets
+    the web app count tickets and callbacks per address without holding one.
+
+    Args:
+        key: The server key.
+        address: The caller's address.
+
+    Returns:
+        `addr:` and 32 hex digits, or None when the address is unknown.
+    """
+    if not address:
+        return None
+    return "addr:" + keyed_digest(key, "address", address)

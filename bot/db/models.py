@@ -286,6 +286,8 @@ class HandoffTicket(Base):
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(255), nullable=False, index=True)
     channel = Column(String(40), nullable=False)
+    # A keyed digest of the caller's address (revision 0004), for per-address limits.
+    client_key = Column(String(64), nullable=True, index=True)
     status = Column(String(20), nullable=False, default="queued")
     priority = Column(String(10), nullable=False, default="normal")
     reason = Column(Text, nullable=True)
@@ -335,6 +337,7 @@ class CallbackRequest(Base):
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(255), nullable=True, index=True)
+    client_key = Column(String(64), nullable=True, index=True)  # as on tickets
     name = Column(String(NAME_LENGTH), nullable=False)
     phone = Column(String(40), nullable=False, index=True)
     preferred_time = Column(String(200), nullable=True)

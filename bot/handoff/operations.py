@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import utcnow
 from bot.db.models import HandoffTicket
-from bot.handoff import service
+from bot.handoff import limits, service
 from bot.handoff.ports import TYPING_EVENT, RasaUnavailable, bot_message, slot_event
 from bot.handoff.runtime import HandoffRuntime
 from bot.handoff.service import HandoffError, HandoffRefused
@@ -252,6 +252,7 @@ async def create_from_bot(
     reason: str | None,
     priority: str,
     summary: dict[str, Any],
+    client_key: str | None = None,
 ) -> dict[str, Any]:
     """`POST /internal/handoffs`: queue a conversation (or return its open ticket).
 
@@ -260,7 +261,7 @@ async def create_from_bot(
 
     Raises:
         HandoffRefused: The line is not staffed, or the queue is full (urgent
-            callers excepted).
+            callers excepted), or the caller's address holds its share of the queue.
 
     """
     # The web app decides who may queue, not the action server: a forged or buggy
@@ -276,6 +277,7 @@ async def create_from_bot(
         full = await service.queue_length(session) >= settings.hotline_max_queue
         if full and priority != "urgent":
             raise HandoffRefused("queue_full", "The queue is full.")
+        await limits.check_new_ticket(session, settings, client_key)
     ticket, created = await service.create_ticket(
         session,
         conversation_id=conversation_id,
@@ -283,6 +285,7 @@ async def create_from_bot(
         reason=reason,
         priority=priority,
         summary=summary,
+        client_key=client_key,
     )
     # A new caller is told the place allocated with the ticket (under the lock);
     # a later change reaches them as a queue update.

@@ -85,15 +85,16 @@ class HandoffError(Exception):
 
 
 class HandoffRefused(HandoffError):
-    """No new ticket now: the line is closed or the queue is full (409).
+    """No new ticket or callback now (409, or 429 for a flood limit).
 
     Attributes:
-        reason: "closed" or "queue_full", for the bot to explain.
+        reason: "closed", "queue_full", "too_many" or "already_booked", for the
+            bot to explain.
 
     """
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(409, message)
+    def __init__(self, reason: str, message: str, status: int = 409) -> None:
+        super().__init__(status, message)
         self.reason = reason
 
 
@@ -274,6 +275,7 @@ async def create_ticket(
     reason: str | None,
     priority: str,
     summary: dict[str, Any],
+    client_key: str | None = None,
 ) -> tuple[HandoffTicket, bool]:
     """Create a ticket, or return the conversation's open one (commits).
 
@@ -284,6 +286,7 @@ async def create_ticket(
         reason: The caller's reason (None when skipped).
         priority: "urgent" or "normal".
         summary: What the bot learned (any JSON object).
+        client_key: The caller's address key (`bot.handoff.limits`), if known.
 
     Returns:
         (ticket, created?). An open ticket for the same conversation is returned as
@@ -306,6 +309,7 @@ async def create_ticket(
         priority=priority,
         reason=reason,
         summary=summary,
+        client_key=client_key,
         # Stamped under the lock, so queue order (created_at) follows the order
         # places were given out (processes share one clock per host; see
         # docs/decisions.md on several hosts).

@@ -7,6 +7,7 @@ browsers. JSON in and out; bad input is a 400 naming the field.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +16,7 @@ from bot.core.clock import utcnow
 from bot.core.phone import normalise_uk_phone
 from bot.core.pii import SENSITIVE, mask
 from bot.db.models import PRIORITIES, CallbackRequest
-from bot.handoff import operations, service
+from bot.handoff import limits, operations, service
 from bot.handoff.service import HandoffError, HandoffRefused
 from bot.web.context import SETTINGS, request_session
 from bot.web.live import HANDOFF
@@ -23,6 +24,7 @@ from bot.web.security import json_error
 from bot.web.validation import InputError, read_json, text_field
 
 MAX_SUMMARY_BYTES = 16 * 1024
+CLIENT_KEY = re.compile(r"^addr:[0-9a-f]{32}$")
 
 
 def uk_phone_field(raw: str) -> str:
@@ -79,6 +81,21 @@ def _summary(body: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def client_key_field(body: dict[str, Any]) -> str | None:
+    """The caller's address key the channel set (`bot.core.conversations.client_key`).
+
+    Raises:
+        InputError: If it is not of that form.
+
+    """
+    value = body.get("client_key")
+    if value is None:
+        return None
+    if not isinstance(value, str) or CLIENT_KEY.match(value) is None:
+        raise InputError("client_key must be addr: and 32 hex digits", "client_key")
+    return value
+
+
 async def create_handoff(request: web.Request) -> web.Response:
     """`POST /internal/handoffs`: queue a conversation for a person.
 
@@ -97,6 +114,7 @@ async def create_handoff(request: web.Request) -> web.Response:
         if priority not in PRIORITIES:
             raise InputError("priority must be urgent or normal", "priority")
         summary = _summary(body)
+        client = client_key_field(body)
     except InputError as error:
         return error.response()
     assert conversation_id is not None
@@ -110,6 +128,7 @@ async def create_handoff(request: web.Request) -> web.Response:
                 reason=reason,
                 priority=str(priority),
                 summary=summary,
+                client_key=client,
             )
         except HandoffRefused as refused:
             # `reason` is what the bot explains to the caller (closed, queue_full).
@@ -172,11 +191,23 @@ async def create_callback(request: web.Request) -> web.Response:
         preferred = text_field(body, "preferred_time", required=False, max_length=200)
         reason = text_field(body, "reason", required=False, max_length=2000)
         reason = mask(reason, SENSITIVE) if reason else reason
+        client = client_key_field(body)
     except InputError as error:
         return error.response()
     async with request_session(request) as session:
+        try:
+            await limits.check_new_callback(
+                session,
+                request.app[SETTINGS],
+                conversation_id=conversation_id,
+                phone=phone,
+                client_key=client,
+            )
+        except HandoffRefused as refused:
+            return json_error(refused.status, refused.message, reason=refused.reason)
         callback = CallbackRequest(
             conversation_id=conversation_id,
+            client_key=client,
             name=name,
             phone=phone,
             preferred_time=preferred,

@@ -1,0 +1,89 @@
+"""Flood limits on tickets and callbacks (issue 11, finding 6).
+
+A dozen scripted chats from one address must not fill the queue, and nobody
+may book unlimited callbacks to any UK number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.config import Settings
+from bot.core.conversations import client_address, client_key
+from bot.web.app import create_app
+from tests.handoff_support import INTERNAL
+
+KEY = "server-key-for-tests"
+ONE_PLACE = client_key(KEY, "203.0.113.9")
+ELSEWHERE = client_key(KEY, "198.51.100.7")
+
+
+async def ticket(client: TestClient, conversation: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+    payload = {"conversation_id": conversation, "channel": "socketio", "reason": "help", **extra}
+    response = await client.post("/internal/handoffs", json=payload, headers=INTERNAL)
+    return response.status, await response.json()
+
+
+async def callback(client: TestClient, phone: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+    payload = {"name": "Sam", "phone": phone, **extra}
+    response = await client.post("/internal/callbacks", json=payload, headers=INTERNAL)
+    return response.status, await response.json()
+
+
+@pytest.fixture
+async def limited(aiohttp_client: Any, staffed: Settings) -> TestClient:
+    settings = replace(
+        staffed, hotline_max_tickets_per_client=2, hotline_max_callbacks_per_client=3
+    )
+    return await aiohttp_client(create_app(settings))
+
+
+async def test_a_dozen_chats_from_one_address_take_two_places(limited: TestClient) -> None:
+    answers = [await ticket(limited, f"web:flood{n}", client_key=ONE_PLACE) for n in range(12)]
+    assert [status for status, _ in answers].count(201) == 2
+    refused = [body for status, body in answers if status != 201]
+    assert all(body["reason"] == "too_many" for body in refused)
+    assert {status for status, _ in answers} == {201, 429}
+    # A genuine caller elsewhere still gets a place, and so does one without an address.
+    assert (await ticket(limited, "web:genuine", client_key=ELSEWHERE))[0] == 201
+    assert (await ticket(limited, "phone:genuine"))[0] == 201
+    # A caller already queued asking again gets their ticket back, not a refusal.
+    status, body = await ticket(limited, "web:flood0", client_key=ONE_PLACE)
+    assert status == 201 and body["created"] is False
+
+
+async def test_one_open_callback_per_number_and_per_conversation(limited: TestClient) -> None:
+    assert (await callback(limited, "07700 900123", conversation_id="web:a"))[0] == 201
+    status, body = await callback(limited, "+44 7700 900123", conversation_id="web:b")
+    assert (status, body["reason"]) == (409, "already_booked")
+    status, body = await callback(limited, "07700 900456", conversation_id="web:a")
+    assert (status, body["reason"]) == (409, "already_booked")
+
+
+async def test_an_address_books_at_most_three_callbacks_a_day(limited: TestClient) -> None:
+    for n in range(3):
+        assert (await callback(limited, f"07700 90012{n}", client_key=ONE_PLACE))[0] == 201
+    status, body = await callback(limited, "07700 900129", client_key=ONE_PLACE)
+    assert (status, body["reason"]) == (429, "too_many")
+    assert (await callback(limited, "07700 900129", client_key=ELSEWHERE))[0] == 201
+
+
+@pytest.mark.parametrize("bad", ["203.0.113.9", "addr:xyz", 5, "addr:" + "0" * 33])
+async def test_a_client_key_is_a_digest_never_an_address(limited: TestClient, bad: Any) -> None:
+    status, body = await ticket(limited, "web:x", client_key=bad)
+    assert status == 400 and body["field"] == "client_key"
+
+
+def test_the_address_is_the_peer_unless_our_own_proxy_names_the_client() -> None:
+    assert client_address("203.0.113.9", None) == "203.0.113.9"
+    # A client on the internet cannot claim to be someone else.
+    assert client_address("203.0.113.9", "198.51.100.7") == "203.0.113.9"
+    # Behind HAProxy on loopback, the proxy's right-most entry is the client.
+    assert client_address("127.0.0.1", "6.6.6.6, 198.51.100.7") == "198.51.100.7"
+    assert client_key(KEY, "") is None
+    assert ONE_PLACE != ELSEWHERE and ONE_PLACE == client_key(KEY, "203.0.113.9")
+    assert "203.0.113.9" not in str(ONE_PLACE)
