@@ -33,6 +33,7 @@ Configuration (``config.yml``)::
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Any
 
@@ -106,7 +107,10 @@ def without_article(entity: dict[str, Any], text: str) -> dict[str, Any]:
 def one_per_span(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Keeps, of entities whose spans overlap, the longest (the first on a tie).
 
-    Entities without offsets (a button's payload) are all kept.
+    Entities without offsets (a button's payload) are all kept. The kept spans
+    are held sorted, so each candidate is checked against its two neighbours
+    only: a message with thousands of matches (a long run of digits, each a
+    possible rating) costs n log n, not n squared.
 
     Args:
         entities: In pipeline order.
@@ -117,14 +121,23 @@ def one_per_span(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     placed = [
         (i, e)
         for i, e in enumerate(entities)
-        if isinstance(e.get(ENTITY_ATTRIBUTE_START), int) and isinstance(e.get("end"), int)
+        if isinstance(e.get(ENTITY_ATTRIBUTE_START), int)
+        and isinstance(e.get(ENTITY_ATTRIBUTE_END), int)
     ]
     placed.sort(key=lambda item: (item[1]["start"] - item[1]["end"], item[0]))
-    kept: list[tuple[int, dict[str, Any]]] = []
+    starts: list[int] = []  # kept spans, sorted by start (they never overlap)
+    ends: list[int] = []
+    keep: set[int] = set()
     for index, entity in placed:
-        if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for _, k in kept):
-            kept.append((index, entity))
-    keep = {index for index, _ in kept}
+        start, end = entity["start"], entity["end"]
+        at = bisect.bisect_left(starts, start)
+        if at < len(starts) and starts[at] < end:
+            continue  # the next kept span begins inside this one
+        if at > 0 and ends[at - 1] > start:
+            continue  # the previous kept span runs into this one
+        starts.insert(at, start)
+        ends.insert(at, end)
+        keep.add(index)
     return [
         e
         for i, e in enumerate(entities)
