@@ -127,15 +127,14 @@ async def sessions(seeded_settings: Settings) -> AsyncIterator[sessionmaker]:
     await engine.dispose()
 
 
-@pytest_asyncio.fixture
-async def awards_actions(seeded_sqlite: Settings) -> AsyncIterator[Settings]:
-    """Point the award actions at the seeded SQLite database."""
-    from actions.awards import DATABASE
+@pytest.fixture
+def awards_actions(seeded_sqlite: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Award actions made in the test read the seeded SQLite database.
 
-    DATABASE.configure(seeded_sqlite)
-    yield seeded_sqlite
-    await DATABASE.dispose()
-    DATABASE.configure(None)
+    They read `DATABASE_URL` from the environment, as the action server's do.
+    """
+    monkeypatch.setenv("DATABASE_URL", seeded_sqlite.database_url)
+    return seeded_sqlite
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,9 +9,14 @@ import pytest
 from rasa_sdk import Action
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.awards import ActionAwardLookup, ActionAwardSource, ActionAwardTotals
+from actions.awards import (
+    ActionAwardLookup,
+    ActionAwardSource,
+    ActionAwardTotals,
+    RegisterAction,
+)
 from bot.config import Settings
-from tests.trackers import load_domain, make_tracker
+from tests.trackers import load_domain, make_tracker, said
 
 pytestmark = pytest.mark.usefixtures("awards_actions")
 
@@ -39,7 +44,7 @@ async def run(
 
 
 def text_of(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(m.get("text") or "" for m in messages)
+    return "\n".join(said(m) for m in messages)
 
 
 async def test_how_much_by_recipient() -> None:
@@ -253,14 +258,18 @@ async def test_source_by_name() -> None:
     )
 
 
-async def test_database_trouble_is_reported_politely(awards_actions: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from actions.awards import DATABASE
-
-    await DATABASE.dispose()
-    DATABASE.configure(awards_actions.with_database(f"sqlite:///{tmp_path / 'empty.db'}"))
-    messages, _ = await run(ActionAwardLookup(), "awards in Oldham", {"place": "Oldham"})
-    assert messages[0]["text"].startswith("Sorry, I can't reach the awards register just now")
+@pytest.mark.parametrize("action", [ActionAwardLookup, ActionAwardTotals, ActionAwardSource])
+async def test_database_trouble_is_reported_politely(
+    action: type[RegisterAction], awards_actions: Settings, tmp_path: Any
+) -> None:
+    # A database without the register's tables: each action gives the one apology,
+    # and nothing it may have found before the error.
+    empty = awards_actions.with_database(f"sqlite:///{tmp_path / 'empty.db'}")
+    messages, slots = await run(action(empty), "awards in Oldham", {"place": "Oldham"})
+    assert len(messages) == 2
+    assert said(messages[0]).startswith("Sorry, I can't reach the awards register just now")
     assert messages[1]["response"] == "utter_request_human"
+    assert slots["place"] is None and "award_ids" not in slots
 
 
 async def test_a_sector_mentioned_earlier_does_not_narrow_a_later_look_up() -> None:

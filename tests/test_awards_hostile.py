@@ -21,6 +21,7 @@ from actions.awards import ActionAwardLookup, ActionAwardSource, ActionAwardTota
 from bot.awards.repository import AwardQuery, search_awards
 from bot.config import Settings
 from bot.db.models import Alias, Award, AwardSupplier, Recipient, Supplier
+from bot.db.session import create_engine, create_sessionmaker
 from bot.web.app import create_app
 from tests.trackers import make_tracker
 
@@ -63,8 +64,6 @@ async def test_repository_shrugs_off_hostile_names(sessions: sessionmaker, value
 @pytest.mark.usefixtures("awards_actions")
 @pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
 async def test_actions_shrug_off_hostile_entities(value: str, awards_actions: Settings) -> None:
-    from actions.awards import DATABASE
-
     for action, intent in (
         (ActionAwardLookup(), "ask_award"),
         (ActionAwardTotals(), "ask_award_totals"),
@@ -83,8 +82,12 @@ async def test_actions_shrug_off_hostile_entities(value: str, awards_actions: Se
                 text: Any = message.get("text") or ""
                 assert "Sorry, I can't reach" not in text  # no database error
                 assert len(text) < 3000  # hostile text is not echoed in full
-    async with (await DATABASE.factory())() as session:
-        assert (await session.execute(select(func.count(Award.id)))).scalar_one() == 7
+    engine = create_engine(awards_actions)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            assert (await session.execute(select(func.count(Award.id)))).scalar_one() == 7
+    finally:
+        await engine.dispose()
 
 
 WEB_HOSTILE = [*HOSTILE[:8], "y" * 2000]

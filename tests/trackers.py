@@ -35,6 +35,24 @@ def rendered_response(name: str, variant: int = 0, **variables: Any) -> str:
     return text
 
 
+#: What `CollectingDispatcher.utter_message` records besides a response's variables.
+MESSAGE_KEYS = frozenset(
+    {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
+)
+
+
+def said(message: dict[str, Any]) -> str:
+    """What the caller reads for one dispatched message: its text, or its response rendered.
+
+    An action that sends ``utter_message(response="utter_x", position=2)`` records the
+    response's name and its variables; Rasa renders them, and so does this.
+    """
+    if message.get("response"):
+        variables = {k: v for k, v in message.items() if k not in MESSAGE_KEYS}
+        return rendered_response(str(message["response"]), **variables)
+    return str(message.get("text") or "")
+
+
 def make_tracker(
     text: str = "",
     intent: str | None = None,

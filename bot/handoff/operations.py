@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import utcnow
+from bot.core.content import handoff_messages
 from bot.db.models import HandoffTicket
 from bot.handoff import limits, service
 from bot.handoff.ports import TYPING_EVENT, RasaUnavailable, bot_message, slot_event
@@ -19,19 +20,13 @@ from bot.handoff.runtime import HandoffRuntime
 from bot.handoff.service import HandoffError, HandoffRefused
 from bot.staff.accounts import Staff, audit
 
-BACK_TO_BOT = "You're back with the automated assistant."
-SATISFACTION_QUESTION = (
-    "Before you go: how satisfied are you with the help you got today? "
-    "Choose 1 (very dissatisfied) to 5 (very satisfied)."
-)
-
 
 def claim_text(staff: Staff) -> str:
     """What the caller is told when an adviser takes the conversation."""
     name = staff.public_name
     if name is None:
-        return "You're now talking to a hotline adviser."
-    return f"You're now talking to {name}, a hotline adviser."
+        return handoff_messages().render("adviser_joined_unnamed")
+    return handoff_messages().render("adviser_joined", adviser=name)
 
 
 def satisfaction_event() -> dict[str, Any]:
@@ -41,7 +36,7 @@ def satisfaction_event() -> dict[str, Any]:
     ]
     return {
         "event": "bot",
-        "text": SATISFACTION_QUESTION,
+        "text": handoff_messages().render("satisfaction_question"),
         "data": {"buttons": buttons},
         "metadata": {"sender": "system"},
     }
@@ -191,7 +186,7 @@ async def _back_to_bot(
         [
             slot_event("handoff_active", False),
             slot_event("handoff_state", None),
-            bot_message(BACK_TO_BOT, sender="system"),
+            bot_message(handoff_messages().render("back_to_bot"), sender="system"),
             *after,
         ],
     )

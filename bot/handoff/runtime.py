@@ -27,6 +27,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
 from bot.core.clock import utcnow
+from bot.core.content import handoff_messages
 from bot.core.waits import wait_in_words
 from bot.db import leases
 from bot.db.models import HandoffTicket
@@ -44,12 +45,10 @@ QUEUE_LEASE_RETRY_SECONDS = 0.2
 
 def queue_update_text(position: int, wait_seconds: int) -> str:
     """The message a waiting caller gets when their place changes."""
+    wait = wait_in_words(wait_seconds)
     if position == 1:
-        return f"You're next in the queue. The expected wait is {wait_in_words(wait_seconds)}."
-    return (
-        f"You're now number {position} in the queue. "
-        f"The expected wait is {wait_in_words(wait_seconds)}."
-    )
+        return handoff_messages().render("queue_next", wait=wait)
+    return handoff_messages().render("queue_number", position=position, wait=wait)
 
 
 class HandoffRuntime:
