@@ -60,7 +60,10 @@ class RasaNlu(ServiceEndpoint):
 
                 async def parse(text: str) -> dict[str, Any]:
                     async with session.post(
-                        url, params={"token": self.token}, json={"text": text}
+                        url,
+                        # A header, not the URL: URLs end up in logs (bot/rasa_runtime.py).
+                        headers={"Authorization": f"Bearer {self.token}"},
+                        json={"text": text},
                     ) as response:
                         if response.status != 200:
                             raise NluUnavailable(f"/model/parse answered {response.status}")

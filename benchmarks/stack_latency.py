@@ -566,7 +566,7 @@ async def parse_award_question(
         try:
             async with session.post(
                 f"{target.rasa_url}/model/parse",
-                params={"token": target.rasa_token},
+                headers={"Authorization": f"Bearer {target.rasa_token}"},
                 json={"text": AWARD_QUESTION},
                 timeout=aiohttp.ClientTimeout(total=30),
             ) as response:

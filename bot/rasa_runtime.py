@@ -1,4 +1,6 @@
-"""Rasa's own command line, started with three fixes for speed (``python -m bot.rasa_runtime``).
+"""Rasa's own command line, started with three fixes for speed and one for safety.
+
+Run as ``python -m bot.rasa_runtime``.
 
 ``bot.stack`` runs ``python -m bot.rasa_runtime run ...`` where one would run
 ``rasa run ...``; the arguments are Rasa's. Before Rasa starts, three of its
@@ -21,13 +23,21 @@ functions are replaced by versions that give the same results with less work
   Here the classes are looked up in a table, rebuilt whenever a name is
   missing (so events defined later are still found); the first class with a
   name wins, as in Rasa's walk.
+
+And one for safety (issue 11, finding 9): Rasa's ``--auth-token`` is only read
+from the query string (``?token=...``), so it lands in every access log and
+proxy log on the way, and Rasa compares it with ``==``. Here the HTTP API takes
+it as ``Authorization: Bearer <token>``, compared in constant time, and refuses
+it in a URL. JWT authentication, if configured, is Rasa's own, unchanged.
 """
 
 from __future__ import annotations
 
 import functools
+import hmac
 import sys
 from collections.abc import Sequence
+from inspect import isawaitable
 from typing import Any
 
 # spaCy pipes whose output Rasa's SpacyTokenizer and SpacyFeaturizer never read.
@@ -111,8 +121,56 @@ def resolve_event_type(type_name: str, default: type | None = None) -> type | No
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, if that is what it is."""
+    scheme, _, given = (header or "").partition(" ")
+    return given.strip() if scheme.lower() == "bearer" and given.strip() else None
+
+
+def header_token_auth(rasa_requires_auth: Any) -> Any:
+    """Wraps Rasa's ``requires_auth`` so the token travels in a header, not the URL.
+
+    Args:
+        rasa_requires_auth: ``rasa.server.requires_auth``.
+
+    Returns:
+        A drop-in replacement: the same decorator factory.
+    """
+
+    def requires_auth(app: Any, token: str | None = None) -> Any:
+        rasa_check = rasa_requires_auth(app, token)
+
+        def decorator(handler: Any) -> Any:
+            checked = rasa_check(handler)
+
+            @functools.wraps(handler)
+            async def decorated(request: Any, *args: Any, **kwargs: Any) -> Any:
+                if token:
+                    given = bearer_token(request.headers.get("Authorization"))
+                    if given is not None and hmac.compare_digest(given.encode(), token.encode()):
+                        result = handler(request, *args, **kwargs)
+                        return await result if isawaitable(result) else result
+                    if "token" in request.args:
+                        from rasa.server import ErrorResponse
+
+                        raise ErrorResponse(
+                            401,
+                            "NotAuthenticated",
+                            "Send the token as 'Authorization: Bearer <token>', not in the URL.",
+                        )
+                # No token configured, or a JWT: Rasa decides, as it always has.
+                return await checked(request, *args, **kwargs)
+
+            return decorated
+
+        return decorator
+
+    requires_auth._hotline_patched = True  # type: ignore[attr-defined]
+    return requires_auth
+
+
 def install() -> None:
-    """Replaces the three Rasa functions (idempotent).
+    """Replaces the four Rasa functions (idempotent).
 
     Raises:
         UnsupportedRasa: If the installed Rasa is not :data:`RASA_VERSION`.
@@ -124,6 +182,12 @@ def install() -> None:
 
     RemoteAction._validate_action_result = validate_action_result
     Event.resolve_by_type = staticmethod(resolve_event_type)
+
+    import rasa.server
+
+    if not getattr(rasa.server.requires_auth, "_hotline_patched", False):
+        # create_app looks the decorator up when it builds the routes, after this.
+        rasa.server.requires_auth = header_token_auth(rasa.server.requires_auth)
 
     original = SpacyNLP.__dict__["load_model"]
     if getattr(original, "_hotline_patched", False):

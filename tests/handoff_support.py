@@ -64,7 +64,11 @@ class FakeRasa:
                 await asyncio.wait_for(self.changed.wait(), remaining)
 
     async def post_events(self, request: web.Request) -> web.Response:
-        if request.query.get("token") != RASA_TOKEN:
+        # As Rasa behind bot/rasa_runtime.py: the token in a header, never the URL.
+        if (
+            "token" in request.query
+            or request.headers.get("Authorization") != f"Bearer {RASA_TOKEN}"
+        ):
             return web.json_response({"error": "bad token"}, status=401)
         if self.fail:
             return web.json_response({"error": "boom"}, status=500)
@@ -76,7 +80,11 @@ class FakeRasa:
         return web.json_response({"sender_id": request.match_info["cid"], "events": []})
 
     async def get_tracker(self, request: web.Request) -> web.Response:
-        if request.query.get("token") != RASA_TOKEN:
+        # As Rasa behind bot/rasa_runtime.py: the token in a header, never the URL.
+        if (
+            "token" in request.query
+            or request.headers.get("Authorization") != f"Bearer {RASA_TOKEN}"
+        ):
             return web.json_response({"error": "bad token"}, status=401)
         if self.fail:
             return web.json_response({"error": "boom"}, status=500)

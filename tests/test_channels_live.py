@@ -64,11 +64,8 @@ def _push_staff_reply(stack: LiveStack, sender: str, text: str) -> None:
     """What the handoff backend does: append a bot event, delivered on the latest channel."""
     answer = requests.post(
         f"{stack.rasa_url}/conversations/{sender}/tracker/events",
-        params={
-            "output_channel": "latest",
-            "execute_side_effects": "true",
-            "token": stack.rasa_token,
-        },
+        params={"output_channel": "latest", "execute_side_effects": "true"},
+        headers={"Authorization": f"Bearer {stack.rasa_token}"},
         json={"event": "bot", "text": text, "metadata": {"sender": "staff"}},
         timeout=60,
     )
@@ -713,3 +710,17 @@ def test_long_speech_and_rest_messages_get_a_reply(
         assert [_too_long(m["text"]) for m in answer.json()] == [True]
     answer = requests.post(url, json={"sender": "big", "message": "what is a mutual?"}, timeout=60)
     assert "spun out" in answer.json()[0]["text"]
+
+
+def test_rasas_token_is_taken_from_a_header_never_the_url(live_stack: LiveStack) -> None:
+    """Issue 11, finding 9: a token in a URL ends up in access and proxy logs."""
+    url = f"{live_stack.rasa_url}/conversations/rest:token-check/tracker"
+    in_url = requests.get(url, params={"token": live_stack.rasa_token}, timeout=30)
+    assert in_url.status_code == 401
+    assert "Authorization" in in_url.json()["message"]
+    wrong = requests.get(url, headers={"Authorization": "Bearer wrong"}, timeout=30)
+    assert wrong.status_code == 401
+    right = requests.get(
+        url, headers={"Authorization": f"Bearer {live_stack.rasa_token}"}, timeout=30
+    )
+    assert right.status_code == 200

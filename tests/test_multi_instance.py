@@ -133,7 +133,8 @@ async def test_one_conversation_on_two_instances_takes_turns(
         replies = await asyncio.gather(*(say(i, m) for i, m in enumerate(MESSAGES)))
         assert all(reply for reply in replies), "every message is answered"
         async with http.get(
-            f"{urls[0]}/conversations/{sender}/tracker", params={"token": token}
+            f"{urls[0]}/conversations/{sender}/tracker",
+            headers={"Authorization": f"Bearer {token}"},
         ) as response:
             tracker = await response.json()
 

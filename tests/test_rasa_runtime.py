@@ -168,3 +168,35 @@ def test_refuses_to_patch_another_rasa_release() -> None:
     check_rasa_version()  # the installed one is the one written for
     with pytest.raises(UnsupportedRasa, match="3.7.0"):
         check_rasa_version("3.7.0")
+
+
+async def test_the_api_token_is_read_from_a_header_in_constant_time() -> None:
+    """Issue 11, finding 9: not from the URL, where access and proxy logs keep it."""
+    from types import SimpleNamespace
+
+    import rasa.server
+    from rasa.server import ErrorResponse
+
+    rasa_runtime.install()
+    assert getattr(rasa.server.requires_auth, "_hotline_patched", False)
+    app = SimpleNamespace(config={})
+
+    async def handler(request: object) -> str:
+        return "answered"
+
+    guarded = rasa.server.requires_auth(app, "s3cret-token")(handler)
+
+    def request(headers: dict[str, str], args: dict[str, str]) -> object:
+        return SimpleNamespace(headers=headers, args=args)
+
+    assert await guarded(request({"Authorization": "Bearer s3cret-token"}, {})) == "answered"
+    for headers, args in (
+        ({}, {"token": "s3cret-token"}),  # the URL: refused even when right
+        ({"Authorization": "Bearer wrong"}, {}),
+        ({"Authorization": "Basic s3cret-token"}, {}),
+        ({}, {}),
+    ):
+        with pytest.raises(ErrorResponse):
+            await guarded(request(headers, args))
+    # Without a configured token, Rasa's own rule (no authentication) is unchanged.
+    assert await rasa.server.requires_auth(app, None)(handler)(request({}, {})) == "answered"

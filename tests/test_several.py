@@ -276,7 +276,7 @@ def _active_loop(stack: LiveStack, sender: str) -> str | None:
     tracker = requests.get(
         # REST conversations are `rest:<sender>` (bot/channels/rest.py).
         f"{stack.rasa_url}/conversations/rest:{sender}/tracker",
-        params={"token": stack.rasa_token},
+        headers={"Authorization": f"Bearer {stack.rasa_token}"},
         timeout=30,
     ).json()
     return (tracker.get("active_loop") or {}).get("name")

@@ -96,9 +96,13 @@ async def append_events(stack: LiveStack, conversation: str, events: list[dict[s
     """What the web app does for staff messages (docs/handoff.md)."""
     url = (
         f"{stack.rasa_url}/conversations/{conversation}/tracker/events"
-        f"?output_channel=latest&execute_side_effects=true&token={stack.rasa_token}"
+        "?output_channel=latest&execute_side_effects=true"
     )
-    async with aiohttp.ClientSession() as http, http.post(url, json=events) as response:
+    auth = {"Authorization": f"Bearer {stack.rasa_token}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, json=events, headers=auth) as response,
+    ):
         assert response.status == 200, await response.text()
 
 

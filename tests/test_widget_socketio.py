@@ -54,8 +54,9 @@ async def test_staff_message_through_the_rasa_api_reaches_the_socket(live_stack:
         conversation = live_stack.web_conversation(session_id)
         url = (
             f"{live_stack.rasa_url}/conversations/{conversation}/tracker/events"
-            f"?output_channel=latest&execute_side_effects=true&token={live_stack.rasa_token}"
+            "?output_channel=latest&execute_side_effects=true"
         )
+        auth = {"Authorization": f"Bearer {live_stack.rasa_token}"}
         events = [
             {"event": "bot", "data": {"custom": {"typing": True, "sender": "staff"}}},
             {
@@ -64,7 +65,10 @@ async def test_staff_message_through_the_rasa_api_reaches_the_socket(live_stack:
                 "metadata": {"sender": "staff", "staff_name": "Sam"},
             },
         ]
-        async with aiohttp.ClientSession() as http, http.post(url, json=events) as response:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, json=events, headers=auth) as response,
+        ):
             assert response.status == 200, await response.text()
         assert await asyncio.wait_for(inbox.get(), 10) == {"typing": True, "sender": "staff"}
         assert await asyncio.wait_for(inbox.get(), 10) == {

@@ -34,6 +34,8 @@ class RasaClient:
         self._http = http
         self._base = base_url.rstrip("/")
         self._token = token
+        # In a header, never the URL, where proxies and access logs keep it.
+        self._auth = {"Authorization": f"Bearer {token}"}
 
     @property
     def enabled(self) -> bool:
@@ -59,12 +61,12 @@ class RasaClient:
         params = {
             "output_channel": "latest",
             "execute_side_effects": "true",
-            "token": self._token,
         }
         try:
             async with self._http.post(
                 self._url(conversation_id, "tracker/events"),
                 params=params,
+                headers=self._auth,
                 json=list(events),
                 timeout=TIMEOUT,
             ) as response:
@@ -92,7 +94,8 @@ class RasaClient:
         try:
             async with self._http.get(
                 self._url(conversation_id, "tracker"),
-                params={"token": self._token, "include_events": "ALL"},
+                params={"include_events": "ALL"},
+                headers=self._auth,
                 timeout=TIMEOUT,
             ) as response:
                 if response.status >= 400:
