@@ -10,7 +10,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: help setup run test unit train lint fmt typecheck pytest rasa-validate \
-        rasa-test-stories browser frontend seed bench lock clean
+        rasa-test-stories browser frontend seed bench lock clean api-fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -85,7 +85,21 @@ rasa-test-stories: train ## the conversation tests (tests/test_stories.yml)
 pytest: train browser frontend ## every pytest test, the sealed held-out gate included
 	$(PY) -m pytest
 
-test: lint typecheck rasa-validate rasa-test-stories pytest ## set up, then every test and quality gate
+# schemathesis gets its own environment from the default python3: every release
+# conflicts with Rasa's pins (pytest, jsonschema, anyio), so it cannot join .venv.
+API_VENV := .venv-api
+API_PYTHON ?= python3
+$(API_VENV)/.installed: constraints-api.txt
+	rm -rf $(API_VENV) && $(API_PYTHON) -m venv $(API_VENV)
+	$(API_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -c constraints-api.txt schemathesis
+	$(API_VENV)/bin/python -m pip check
+	@touch $@
+
+api-fuzz: $(VENV)/.installed $(API_VENV)/.installed ## schemathesis against the staff and internal APIs' OpenAPI description
+	$(PY) scripts/api_fuzz.py --schemathesis $(API_VENV)/bin/schemathesis
+
+test: lint typecheck rasa-validate rasa-test-stories pytest api-fuzz ## set up, then every test and quality gate
 
 # --- benchmarks -------------------------------------------------------------
 bench: train seed ## the benchmarks (docs/benchmarks.md)

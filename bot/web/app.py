@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.web import awards, headers
 from bot.web.console import setup_console
 from bot.web.context import SETTINGS, STATIC_DIR, TEMPLATES_DIR, database_ctx, request_session
+from bot.web.openapi import setup_openapi
 from bot.web.privacy import setup_privacy
 from bot.web.widget import setup_widget
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_console(app)  # handoff: staff console, staff and internal APIs
     setup_widget(app)  # the web chat widget and its demo page
     setup_privacy(app)  # the notice, erasure and access, the retention schedule
+    setup_openapi(app)  # GET /api/openapi.json, the JSON APIs' description
     if STATIC_DIR.is_dir():
         app.router.add_static("/static/", STATIC_DIR, name="static")
     return app

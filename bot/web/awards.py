@@ -163,7 +163,8 @@ def parse_pounds(field: str, raw: str) -> int:
 
 def _whole(field: str, raw: str, low: int, high: int | None = None) -> int:
     text = raw.strip()
-    if not text.isdigit() or len(text) > 9:
+    # ASCII digits only: str.isdigit() also passes "³", which int() refuses (a 500).
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise FilterError(field, f"{field} must be a whole number")
     value = int(text)
     if value < low or (high is not None and value > high):

@@ -228,7 +228,10 @@ async def create_feedback(request: web.Request) -> web.Response:
         body = await read_json(request)
         conversation_id = text_field(body, "conversation_id", max_length=255)
         raw = body.get("rating")
-        rating = int(raw) if isinstance(raw, (int, str)) and str(raw).strip().isdigit() else 0
+        # One ASCII digit: str.isdigit() also passes "³", which int() refuses, and int()
+        # refuses strings of over 4,300 digits; both were a 500 (found with the OpenAPI work).
+        digits = str(raw).strip() if isinstance(raw, (int, str)) else ""
+        rating = int(digits) if len(digits) == 1 and digits in "12345" else 0
         if isinstance(raw, bool) or not 1 <= rating <= 5:
             raise InputError("rating must be a whole number from 1 to 5", "rating")
     except InputError as error:

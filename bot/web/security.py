@@ -2,7 +2,8 @@
 
 One middleware guards all three prefixes, so a new staff route is protected by
 default (fail closed). Public exceptions are listed here: the awards register
-(`/api/awards`), and the sign-in endpoints themselves.
+(`/api/awards`), the API's description (`/api/openapi.json`), and the sign-in
+endpoints themselves.
 
 - Staff authenticate with the session cookie (console pages, the console's own
   scripts) or `Authorization: Bearer <token>` (integrations). The token is the
@@ -31,7 +32,7 @@ SESSION_COOKIE = "hotline_session"
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"
 REQUEST_AUTH = "hotline_auth"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_API = frozenset({"/api/login"})
+PUBLIC_API = frozenset({"/api/login", "/api/openapi.json"})  # sign-in; the API description
 PUBLIC_API_PREFIXES = ("/api/awards",)  # the published register stays public
 PUBLIC_CONSOLE = frozenset({"/console/login"})
 STAFF_HEADERS = {
