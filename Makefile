@@ -10,7 +10,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: help setup run test unit train lint fmt typecheck pytest rasa-validate \
-        rasa-test-stories browser frontend seed bench lock clean api-fuzz
+        rasa-test-stories browser haproxy cluster frontend seed bench lock clean api-fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -45,6 +45,12 @@ browser: ## Debian's Chromium for the browser tests
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; }
 
+# Debian's HAProxy for the local cluster and its tests (as `browser` does for Chromium).
+haproxy: ## Debian's HAProxy for `make cluster` and the cluster tests
+	@command -v haproxy >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; \
+	  else echo "The cluster needs HAProxy: sudo apt-get install haproxy"; exit 1; fi; }
+
 train: $(VENV)/.installed ## train the model if its inputs changed (about 2 minutes)
 	@scripts/train.sh >/dev/null
 
@@ -54,6 +60,17 @@ seed: setup ## migrate and seed the database
 # --- run ------------------------------------------------------------------
 run: train seed ## set up, train if needed, start the whole stack (SQLite)
 	$(PY) -m bot.stack
+
+# HAProxy in front of two web processes and two Rasa instances, sharing PostgreSQL and
+# Redis (local defaults below; the database is created if missing). Ctrl-C stops it.
+CLUSTER_DATABASE_URL ?= postgresql://postgres@localhost:5432/hotline_cluster
+CLUSTER_REDIS_URL ?= redis://localhost:6379/0
+cluster: train frontend haproxy ## the local cluster: HAProxy, two web apps, two Rasa (PostgreSQL, Redis)
+	DATABASE_URL=$${DATABASE_URL:-$(CLUSTER_DATABASE_URL)} \
+	RASA_TRACKER_STORE_URL=$${RASA_TRACKER_STORE_URL:-$${DATABASE_URL:-$(CLUSTER_DATABASE_URL)}} \
+	RASA_LOCK_STORE_URL=$${RASA_LOCK_STORE_URL:-$(CLUSTER_REDIS_URL)} \
+	HOTLINE_PUBSUB_URL=$${HOTLINE_PUBSUB_URL:-$(CLUSTER_REDIS_URL)} \
+	$(PY) -m bot.cluster
 
 # --- tests ----------------------------------------------------------------
 PY_TREES := bot actions tests benchmarks scripts
@@ -82,7 +99,7 @@ rasa-test-stories: train ## the conversation tests (tests/test_stories.yml)
 	$(RASA) test core --model models/current.tar.gz --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out reports/stories --quiet
 
-pytest: train browser frontend ## every pytest test, the sealed held-out gate included
+pytest: train browser haproxy frontend ## every pytest test, the sealed held-out gate included
 	$(PY) -m pytest
 
 # schemathesis gets its own environment from the default python3: every release

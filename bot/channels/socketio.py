@@ -49,6 +49,7 @@ from bot.core.conversations import (
     new_session_secret,
     web_conversation_id,
 )
+from bot.core.pubsub import channel_name
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +131,6 @@ class HotlineSocketIOOutput(SocketIOOutput):
         await self._send_message(recipient_id, {**forwarded(kwargs), **json_message})
 
 
-#: The Redis channel the Rasa instances' socket.io servers share (shared mode).
-SOCKETIO_CHANNEL = "mutualshotline-socketio"
 #: The engine.io cookie naming the socket's session id, which the balancer reads
 #: from the handshake's answer to keep the socket's later requests on this instance.
 STICKY_COOKIE = "io"
@@ -156,8 +155,9 @@ def shared_mode_options(pubsub_url: str | None = None) -> dict[str, Any]:
     url = guard.channel_settings().pubsub_url if pubsub_url is None else pubsub_url
     if not url:
         return {}
+    channel = channel_name("socketio", guard.session_key())
     return {
-        "client_manager": AsyncRedisManager(url, channel=SOCKETIO_CHANNEL),
+        "client_manager": AsyncRedisManager(url, channel=channel),
         "cookie": STICKY_COOKIE,
     }
 

@@ -28,8 +28,6 @@ from bot.web.hub import ConsoleHub
 
 log = logging.getLogger(__name__)
 
-#: The Redis channel every web process publishes console events on.
-CONSOLE_CHANNEL = "mutualshotline-console"
 #: Pause before resubscribing after Redis went away.
 RETRY_SECONDS = 1.0
 
@@ -40,11 +38,12 @@ class RedisFanout:
     Args:
         url: Redis URL (`HOTLINE_PUBSUB_URL`).
         hub: This process's console sockets.
-        channel: The pub/sub channel (all web processes use the same one).
+        channel: The pub/sub channel (all web processes of the deployment use the
+            same one: `bot.core.pubsub.channel_name`).
 
     """
 
-    def __init__(self, url: str, hub: ConsoleHub, channel: str = CONSOLE_CHANNEL) -> None:
+    def __init__(self, url: str, hub: ConsoleHub, channel: str) -> None:
         self._redis = aioredis.Redis.from_url(url)
         self._hub = hub
         self._channel = channel

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from bot.core.conversations import resolve_key
+from bot.core.pubsub import channel_name
 from bot.handoff.runtime import HandoffRuntime
 from bot.web.context import SESSIONMAKER, SETTINGS
 from bot.web.fanout import RedisFanout
@@ -34,7 +36,10 @@ async def handoff_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as http:
         hub = ConsoleHub()
         # Shared mode: events reach the consoles of every web process through Redis.
-        fanout = RedisFanout(settings.pubsub_url, hub) if settings.pubsub_url else None
+        fanout = None
+        if settings.pubsub_url:
+            key = resolve_key(settings.session_key, settings.project_root)
+            fanout = RedisFanout(settings.pubsub_url, hub, channel_name("console", key))
         if fanout is not None:
             await fanout.start()
         runtime = HandoffRuntime(
