@@ -262,8 +262,16 @@ class ActionResetEligibility(Action):
 
 # --- handing over to a person ------------------------------------------------
 
-SKIP_WORDS = re.compile(r"^\s*(skip|no|nope|rather not|prefer not to say|n/?a|none|-)\W*$", re.I)
+#: A skipped question (the Skip button, a typed or spoken "skip", key 1 on the phone):
+#: it answers the question, never cancels what the caller asked for (actions/handoff.py).
+SKIP_WORDS = re.compile(
+    r"^\s*(?:(?:please\s+)?(?:just\s+|can\s+i\s+|i'?ll\s+)?skip(?:\s+(?:it|that|this|this one|"
+    r"the question))?(?:\s+please)?|no|nope|pass|(?:i'?d\s+)?rather not(?:\s+say)?|"
+    r"prefer not to say|n/?a|none|nothing|-)\W*$",
+    re.I,
+)
 MAX_REASON_CHARS = 500
+MAX_NAME_CHARS = 80
 
 
 def clean_text(value: Any, limit: int) -> str:
@@ -283,11 +291,16 @@ class ValidateHandoffForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         """Keeps the reason as typed (shown to staff as text), or "" when skipped."""
-        if SKIP_WORDS.match(str(value or "")):
+        if value is None:
+            # The offer clears the slot before the form asks: nothing has been said yet,
+            # so there is nothing to correct (the form asks the question itself).
+            return {"handoff_reason": None}
+        if value == "" or SKIP_WORDS.match(str(value)):
+            # "" is a question already skipped (actions/handoff.py, ActionHandoffStop).
             return {"handoff_reason": ""}
         reason = clean_text(value, MAX_REASON_CHARS)
         if not reason:
-            dispatcher.utter_message(text='Please say in a sentence what you need, or "skip".')
+            dispatcher.utter_message(response="utter_handoff_reason_unclear")
             return {"handoff_reason": None}
         return {"handoff_reason": reason}
 
@@ -304,8 +317,15 @@ class ValidateCallbackForm(FormValidationAction):
     ) -> dict[str, Any]:
         """Accepts a name of up to 80 characters with at least one letter and no digits."""
         name = clean_text(value, 200)
-        if not name or len(name) > 80 or not re.search(r"[^\W\d_]", name) or re.search(r"\d", name):
-            dispatcher.utter_message(text="Sorry, I need a name of up to 80 letters.")
+        if (
+            not name
+            or len(name) > MAX_NAME_CHARS
+            or not re.search(r"[^\W\d_]", name)
+            or re.search(r"\d", name)
+        ):
+            dispatcher.utter_message(
+                response="utter_callback_name_invalid", max_letters=MAX_NAME_CHARS
+            )
             return {"callback_name": None}
         return {"callback_name": name}
 
@@ -315,10 +335,7 @@ class ValidateCallbackForm(FormValidationAction):
         """Accepts UK numbers only, stored in national form."""
         number = normalise_uk_phone(str(value or ""))
         if number is None:
-            dispatcher.utter_message(
-                text="That doesn't look like a UK phone number. Please give a mobile or "
-                "landline number, for example one starting 07 or 01."
-            )
+            dispatcher.utter_message(response="utter_callback_phone_invalid")
             return {"callback_phone": None}
         return {"callback_phone": number}
 
