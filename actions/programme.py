@@ -52,7 +52,14 @@ class ActionHandleFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """Replies according to how many messages in a row were not understood."""
-        if consecutive_fallbacks(tracker.events) >= 2:
+        from actions.hotline import FACTS_RESPONSES, out_of_scope_answer
+
+        # A question the facts answer in words the model has not learnt ("what did the
+        # minister say?") is answered, not met with "please rephrase".
+        topic = out_of_scope_answer(str(tracker.latest_message.get("text") or ""))
+        if topic in FACTS_RESPONSES:
+            dispatcher.utter_message(response=FACTS_RESPONSES[topic])
+        elif consecutive_fallbacks(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_offer_person")
         else:
             dispatcher.utter_message(response="utter_ask_rephrase")

@@ -17,7 +17,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.eligibility import VERDICT_SLOT, current_rules
+from actions.eligibility import VERDICT_SLOT, current_rules, prefill, said_back
 from actions.endpoint import ConfiguredAction
 from actions.programme import FALLBACK_INTENT, programme_answers
 from actions.rasa_nlu import NluUnavailable, RasaNlu
@@ -126,5 +126,13 @@ class ActionAnswerSeveral(ConfiguredAction):
         # The check itself, started as a lone "am I eligible?" starts it.
         dispatcher.utter_message(response="utter_eligibility_intro")
         rules = await current_rules()
-        resets: list[EventType] = [SlotSet(slot, None) for slot in [*rules.slots, VERDICT_SLOT]]
+        # What the message already says is kept and said back, as for a lone opener.
+        known = prefill(rules, str((tracker.latest_message or {}).get("text") or ""))
+        if known:
+            dispatcher.utter_message(
+                response="utter_eligibility_understood", understood=said_back(rules, known)
+            )
+        resets: list[EventType] = [
+            SlotSet(slot, known.get(slot)) for slot in [*rules.slots, VERDICT_SLOT]
+        ]
         return [*resets, FollowupAction("eligibility_form")]

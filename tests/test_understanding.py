@@ -7,6 +7,7 @@ words than the issue's examples: each test is of a kind of failure, not of a sen
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -263,3 +264,135 @@ async def test_the_third_ask_offers_an_example_and_a_person() -> None:
 
 def test_every_question_has_an_example_answer() -> None:
     assert all(q.example for q in RULES.questions if q.slot != "elig_applicant")
+
+
+# --- 4. skip answers the question; the phone decides before it speaks ----------------
+
+
+async def run_action(
+    action: Any, tracker: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, DOMAIN)
+    return events, dispatcher.messages
+
+
+@pytest.mark.parametrize(
+    "text", ["skip", "Skip", "skip that please", "just skip", "rather not say"]
+)
+async def test_skip_while_asked_for_a_reason_keeps_the_handoff(text: str) -> None:
+    from actions.handoff import ActionHandoffStop
+
+    tracker = make_tracker(text, "stop", active_loop="handoff_form")
+    events, messages = await run_action(ActionHandoffStop(), tracker)
+    assert {"event": "slot", "timestamp": None, "name": "handoff_reason", "value": ""} in events
+    assert all(e["event"] != "active_loop" or e["name"] == "handoff_form" for e in events)
+    assert messages == []
+
+
+@pytest.mark.parametrize("text", ["cancel", "never mind", "stop"])
+async def test_a_change_of_mind_still_cancels(text: str) -> None:
+    from actions.handoff import ActionHandoffStop
+
+    events, messages = await run_action(ActionHandoffStop(), make_tracker(text, "stop"))
+    assert {"event": "active_loop", "timestamp": None, "name": None} in events
+    assert messages[0]["response"] == "utter_handoff_cancelled"
+
+
+async def test_the_reason_form_says_nothing_before_the_caller_has() -> None:
+    from actions.forms import ValidateHandoffForm
+
+    dispatcher = CollectingDispatcher()
+    result = await ValidateHandoffForm().validate_handoff_reason(
+        None, dispatcher, make_tracker(), DOMAIN
+    )
+    assert result == {"handoff_reason": None}
+    assert dispatcher.messages == []
+
+
+def test_a_phone_line_without_a_staff_number_cannot_transfer() -> None:
+    from actions.handoff import cannot_transfer
+
+    def call(can: bool) -> Any:
+        tracker = make_tracker("put me through", "request_human")
+        tracker.latest_message["metadata"] = {"twilio_voice": {"can_transfer": can}}
+        tracker.events = [{"event": "user", "input_channel": "twilio_voice"}]
+        return tracker
+
+    assert cannot_transfer(call(False)) is True
+    assert cannot_transfer(call(True)) is False
+
+
+def test_spoken_responses_have_no_web_words() -> None:
+    for name in ("utter_how_to_apply", "utter_eligibility_intro", "utter_ask_handoff_reason"):
+        voice = [v for v in DOMAIN["responses"][name] if v.get("channel") == "twilio_voice"]
+        assert voice, name
+        assert "start here" not in voice[0]["text"] and "button" not in voice[0]["text"]
+
+
+# --- 5. one question with context in front is one question -------------------------------
+
+
+def test_context_in_front_of_a_question_is_not_a_second_question() -> None:
+    from bot.nlu.segments import split_questions
+    from bot.nlu.several import asked
+
+    one = split_questions("we run the youth service at a county council, how would we apply")
+    assert len(asked(one)) == 1
+    two = split_questions("is it still running? and who decides")
+    assert len(asked(two)) == 2
+
+
+# --- 6. questions about the hotline are answered -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("what did the minister say in the release", "quotes"),
+        ("any comment from Tracey Bush?", "quotes"),
+        ("when is the closing date", "timescales"),
+        ("how soon would we hear back", "timescales"),
+        ("is the line staffed at the weekend", "hours"),
+        ("can you renew my passport", None),
+        ("what did you say", None),
+    ],
+)
+def test_out_of_scope_messages_the_facts_answer(text: str, topic: str | None) -> None:
+    from actions.hotline import out_of_scope_answer
+
+    assert out_of_scope_answer(text) == topic
+
+
+def test_staffed_hours_in_words_and_whether_open_now() -> None:
+    from actions.hotline import hours_message
+    from bot.core.hours import UK, parse_hours
+
+    hours = parse_hours("mon-fri 09:00-17:30; sat 10:00-12:00")
+    wednesday_noon = dt.datetime(2026, 12, 2, 12, 0, tzinfo=UK)
+    open_now = hours_message(hours, wednesday_noon)
+    assert open_now["response"] == "utter_hotline_hours_open"
+    assert open_now["hours"] == "Monday to Friday, 9am to 5:30pm; Saturday, 10am to noon"
+    saturday_evening = dt.datetime(2026, 12, 5, 19, 0, tzinfo=UK)
+    closed = hours_message(hours, saturday_evening)
+    assert closed["response"] == "utter_hotline_hours_closed"
+    assert closed["next_opening"] == "on Monday at 9am"
+    assert (
+        hours_message(parse_hours("always"), wednesday_noon)["response"]
+        == "utter_hotline_hours_always"
+    )
+
+
+# --- 8. nothing untrue -------------------------------------------------------------------
+
+
+def test_no_response_claims_what_is_not_so() -> None:
+    texts = " ".join(
+        str(v.get("text", "")) for variants in DOMAIN["responses"].values() for v in variants
+    )
+    assert "Nothing has been saved" not in texts
+    assert "whenever it suits you" not in texts
+    # the hotline's hours are not known: never "call ... at any time"
+    assert not re.search(r"\{hotline_number\}[^.]*\bany time\b", texts)
+    for name in ("utter_complaint", "utter_distress"):
+        assert "passing you" not in DOMAIN["responses"][name][0]["text"]

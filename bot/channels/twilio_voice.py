@@ -198,6 +198,9 @@ class HotlineVoiceInput(TwilioVoiceInput):
                         "from": form_value(request, "From"),
                         "to": form_value(request, "To"),
                         "digits": form_value(request, "Digits"),
+                        # The actions decide before speaking whether a person can be
+                        # reached on this line (actions/handoff.py, cannot_transfer).
+                        "can_transfer": bool(self.staff_number),
                     }
                 }
                 await handle(

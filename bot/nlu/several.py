@@ -40,9 +40,22 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.segments import SEGMENTS_KEY, question_count, split_questions
+from bot.nlu.segments import SEGMENTS_KEY, is_question, question_count, split_questions
 
 FALLBACK_INTENT = "nlu_fallback"
+
+
+def asked(pieces: list[str]) -> list[str]:
+    """The pieces from the first question on: what the caller tells first is context.
+
+    "We're a group of librarians at a council and keen to go for it, what do we need
+    to do to apply" is one question with a statement in front, not two questions.
+    """
+    first = next(
+        (i for i, p in enumerate(pieces) if is_question(p) or p.rstrip().endswith("?")),
+        len(pieces),
+    )
+    return pieces[first:]
 
 
 class ConfigError(ValueError):
@@ -127,10 +140,11 @@ class SeveralQuestionsClassifier(GraphComponent, IntentClassifier):  # type: ign
             name = self.intent
         if name != self.intent:
             return
-        if len(pieces) >= 2:
+        if len(asked(pieces)) >= 2:
             message.set(SEGMENTS_KEY, pieces, add_to_output=True)
             return
-        # The classifier said "several" of a message that holds one question: take its
+        # The classifier said "several" of a message that holds one question (perhaps with
+        # context in front: "we're librarians at a council, how do we apply"): take its
         # next guess, as sure as it is among the other intents.
         several = next(
             (
