@@ -300,7 +300,7 @@ class ValidateHandoffForm(FormValidationAction):
             return {"handoff_reason": ""}
         reason = clean_text(value, MAX_REASON_CHARS)
         if not reason:
-            dispatcher.utter_message(text='Please say in a sentence what you need, or "skip".')
+            dispatcher.utter_message(response="utter_handoff_reason_unclear")
             return {"handoff_reason": None}
         return {"handoff_reason": reason}
 
@@ -317,8 +317,15 @@ class ValidateCallbackForm(FormValidationAction):
     ) -> dict[str, Any]:
         """Accepts a name of up to 80 characters with at least one letter and no digits."""
         name = clean_text(value, 200)
-        if not name or len(name) > 80 or not re.search(r"[^\W\d_]", name) or re.search(r"\d", name):
-            dispatcher.utter_message(text="Sorry, I need a name of up to 80 letters.")
+        if (
+            not name
+            or len(name) > MAX_NAME_CHARS
+            or not re.search(r"[^\W\d_]", name)
+            or re.search(r"\d", name)
+        ):
+            dispatcher.utter_message(
+                response="utter_callback_name_invalid", max_letters=MAX_NAME_CHARS
+            )
             return {"callback_name": None}
         return {"callback_name": name}
 
@@ -328,10 +335,7 @@ class ValidateCallbackForm(FormValidationAction):
         """Accepts UK numbers only, stored in national form."""
         number = normalise_uk_phone(str(value or ""))
         if number is None:
-            dispatcher.utter_message(
-                text="That doesn't look like a UK phone number. Please give a mobile or "
-                "landline number, for example one starting 07 or 01."
-            )
+            dispatcher.utter_message(response="utter_callback_phone_invalid")
             return {"callback_phone": None}
         return {"callback_phone": number}
 

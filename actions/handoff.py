@@ -20,7 +20,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.endpoint import ConfiguredAction
 from actions.forms import SKIP_WORDS
 from actions.hotline_api import HotlineApi, HotlineUnavailable
-from bot.core.content import hotline_number
 from bot.core.conversations import CLIENT_KEY_FIELD
 from bot.core.phone import format_uk_phone
 from bot.core.waits import wait_in_words
@@ -56,11 +55,8 @@ class HotlineAction(ConfiguredAction):
         return HotlineApi.from_settings(self.settings)
 
 
-def unavailable_text() -> str:
-    """What a caller reads when the web app cannot be reached."""
-    return (
-        f"Sorry, I can't reach the hotline team from here just now. Please call {hotline_number()}."
-    )
+#: What a caller reads when the web app cannot be reached.
+UNREACHABLE = "utter_handoff_unreachable"
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -68,24 +64,31 @@ def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or ""
 
 
-def queue_message(position: int, wait_seconds: float | int | None) -> str:
-    """Tells the caller their place in the queue and the expected wait."""
-    place = "next in the queue" if position <= 1 else f"number {position} in the queue"
-    return (
-        f"Thanks. You're {place}; the expected wait is {wait_in_words(wait_seconds)}. "
-        "An adviser will reply here, and I'll tell you if your place changes. "
-        'You can say "never mind" to leave the queue.'
-    )
+def queue_message(position: int, wait_seconds: float | int | None) -> dict[str, Any]:
+    """Tells the caller their place in the queue and the expected wait.
+
+    Returns:
+        ``utter_message`` arguments: the response and its variables.
+    """
+    wait = wait_in_words(wait_seconds)
+    if position <= 1:
+        return {"response": "utter_handoff_queued_next", "wait": wait}
+    return {"response": "utter_handoff_queued", "position": position, "wait": wait}
 
 
-def closed_message(availability: dict[str, Any]) -> str:
-    """Explains why no adviser can take the conversation now."""
+def closed_message(availability: dict[str, Any]) -> dict[str, Any]:
+    """Explains why no adviser can take the conversation now.
+
+    Returns:
+        ``utter_message`` arguments: the response and its variables.
+    """
     if availability.get("reason") in ("queue_full", "too_many"):
         # "too_many": this caller's address holds its share of the queue (a flood limit).
-        return "All our advisers are busy and the queue is full just now."
+        return {"response": "utter_handoff_queue_full"}
     hours = availability.get("hours")
-    opening = f" The line is staffed {hours}." if hours else ""
-    return f"The hotline isn't staffed at the moment.{opening}"
+    if hours:
+        return {"response": "utter_handoff_closed_hours", "hours": str(hours)}
+    return {"response": "utter_handoff_closed"}
 
 
 def ticket_payload(tracker: Tracker, reason: str, priority: str) -> dict[str, Any]:
@@ -128,20 +131,20 @@ async def open_ticket(
         )
     except HotlineUnavailable as error:
         logger.warning("handoff request failed: %s", error)
-        dispatcher.utter_message(text=unavailable_text())
+        dispatcher.utter_message(response=UNREACHABLE)
         return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
     if status not in (200, 201):
-        dispatcher.utter_message(text=closed_message(body))
+        dispatcher.utter_message(**closed_message(body))
         dispatcher.utter_message(response="utter_callback_offer")
         return [SlotSet(AVAILABILITY_SLOT, "closed")]
     if channel_of(tracker) in VOICE_CHANNELS:
         # The call itself is transferred: nothing is relayed, so the bot stays in
         # charge of the call if the transfer fails (docs/handoff.md, "Phone").
-        dispatcher.utter_message(text="I'm putting you through to a hotline adviser now.")
+        dispatcher.utter_message(response="utter_handoff_transfer")
         dispatcher.utter_message(json_message=DIAL_MESSAGE)
         return [SlotSet("handoff_state", "transferred"), SlotSet("handoff_priority", priority)]
     dispatcher.utter_message(
-        text=queue_message(int(body.get("position") or 1), body.get("expected_wait_seconds"))
+        **queue_message(int(body.get("position") or 1), body.get("expected_wait_seconds"))
     )
     return [
         SlotSet("handoff_active", True),
@@ -172,13 +175,10 @@ class ActionHandoffOffer(HotlineAction):
     ) -> list[EventType]:
         """Sets ``handoff_availability``; rules then ask for a reason or offer a callback."""
         if tracker.get_slot("handoff_active"):
-            dispatcher.utter_message(text="You're already in the queue for an adviser.")
+            dispatcher.utter_message(response="utter_handoff_already_queued")
             return [SlotSet(AVAILABILITY_SLOT, "busy")]
         if channel_of(tracker) in NO_PUSH_CHANNELS:
-            dispatcher.utter_message(
-                text="This chat can't show an adviser's replies as they arrive, "
-                "so I can't hand you over here."
-            )
+            dispatcher.utter_message(response="utter_handoff_no_push")
             return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
         if cannot_transfer(tracker):
             # The rule for "unavailable" then offers the callback.
@@ -186,10 +186,10 @@ class ActionHandoffOffer(HotlineAction):
             return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
         status = await availability(self.api)
         if status is None:
-            dispatcher.utter_message(text=unavailable_text())
+            dispatcher.utter_message(response=UNREACHABLE)
             return [SlotSet(AVAILABILITY_SLOT, "unavailable")]
         if not status.get("accepting"):
-            dispatcher.utter_message(text=closed_message(status))
+            dispatcher.utter_message(**closed_message(status))
             closed = "busy" if status.get("reason") == "queue_full" else "closed"
             return [SlotSet(AVAILABILITY_SLOT, closed)]
         return [SlotSet(AVAILABILITY_SLOT, "staffed"), SlotSet("handoff_reason", None)]
@@ -246,9 +246,7 @@ class ActionHandoffUrgent(HotlineAction):
         if tracker.get_slot("handoff_active"):
             return []
         if channel_of(tracker) in NO_PUSH_CHANNELS:
-            dispatcher.utter_message(
-                text=f"Please call the hotline on {hotline_number()} to speak to a person."
-            )
+            dispatcher.utter_message(response="utter_handoff_call_instead")
             return []
         if cannot_transfer(tracker):
             dispatcher.utter_message(response="utter_handoff_no_transfer")
@@ -284,9 +282,7 @@ class ActionRelayToAgent(HotlineAction):
         try:
             if is_leaving_queue(tracker):
                 await api.request("POST", f"{path}/cancel")
-                dispatcher.utter_message(
-                    text="OK, you've left the queue. What would you like to do next?"
-                )
+                dispatcher.utter_message(response="utter_handoff_left_queue")
                 return end_of_handoff()
             status, _ = await api.request(
                 "POST",
@@ -298,16 +294,11 @@ class ActionRelayToAgent(HotlineAction):
             )
         except HotlineUnavailable as error:
             logger.warning("relay failed: %s", error)
-            dispatcher.utter_message(
-                text=f"Sorry, your message didn't reach the adviser. Please try again "
-                f"or call {hotline_number()}."
-            )
+            dispatcher.utter_message(response="utter_handoff_relay_failed")
             return []
         if status == 404:
             # The ticket was closed meanwhile: the bot takes the conversation back.
-            dispatcher.utter_message(
-                text="Your conversation with the adviser has ended. How can I help?"
-            )
+            dispatcher.utter_message(response="utter_handoff_ended")
             return end_of_handoff()
         return []
 
@@ -354,13 +345,10 @@ class ActionCallbackRequest(HotlineAction):
             dispatcher.utter_message(response=f"utter_callback_{refused}")
             return clear
         if status not in (200, 201):
-            dispatcher.utter_message(
-                text=f"Sorry, I couldn't book the callback. Please call {hotline_number()}."
-            )
+            dispatcher.utter_message(response="utter_callback_failed")
             return clear
         dispatcher.utter_message(
-            text=f"Thanks, {name}. An adviser will call you on {format_uk_phone(phone)} "
-            f"({when}). If it's urgent, call {hotline_number()}."
+            response="utter_callback_booked", caller=name, phone=format_uk_phone(phone), when=when
         )
         return clear
 
@@ -405,5 +393,5 @@ class ActionRecordFeedback(HotlineAction):
             )
         except HotlineUnavailable as error:
             logger.warning("feedback not stored: %s", error)
-        dispatcher.utter_message(text="Thank you for your feedback. Is there anything else?")
+        dispatcher.utter_message(response="utter_feedback_thanks")
         return [SlotSet("feedback_pending", False), SlotSet("rating", None)]

@@ -30,7 +30,7 @@ from bot.core.phone import format_uk_phone, normalise_uk_phone
 from bot.core.waits import wait_in_words as minutes
 from bot.handoff.rules import intents_of, rules_yaml
 from bot.handoff.summary import one_line, summarise
-from tests.trackers import load_domain, make_tracker, user_event
+from tests.trackers import load_domain, make_tracker, said, user_event
 
 DOMAIN = load_domain()
 
@@ -77,8 +77,8 @@ def test_wait_and_queue_wording() -> None:
     assert minutes(60) == "about 1 minute"
     assert minutes(600) == "about 10 minutes"
     assert minutes(45) == "less than a minute"  # the queue update said "about 1 minute"
-    assert "next in the queue" in queue_message(1, 120)
-    assert "number 3 in the queue" in queue_message(3, 900)
+    assert "next in the queue" in said(queue_message(1, 120))
+    assert "number 3 in the queue" in said(queue_message(3, 900))
 
 
 def test_summary_of_what_the_bot_learned() -> None:
@@ -254,7 +254,7 @@ async def test_offer_when_closed_explains_and_sets_closed(hotline: FakeHotline) 
     }
     events, messages = await run(ActionHandoffOffer(), socket_tracker())
     assert SlotSet("handoff_availability", "closed") in events
-    assert "Monday to Friday" in messages[0]["text"]
+    assert "Monday to Friday" in said(messages[0])
 
 
 async def test_offer_when_queue_full(hotline: FakeHotline) -> None:
@@ -272,14 +272,14 @@ async def test_rest_callers_are_not_queued(hotline: FakeHotline) -> None:
     events, messages = await run(ActionHandoffOffer(), tracker)
     assert SlotSet("handoff_availability", "unavailable") in events
     assert hotline.requests == []
-    assert "can't show an adviser's replies" in messages[0]["text"]
+    assert "can't show an adviser's replies" in said(messages[0])
 
 
 async def test_unreachable_app_gives_the_hotline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_APP_URL", "http://127.0.0.1:9")  # discard port: refused
     events, messages = await run(ActionHandoffOffer(), socket_tracker())
     assert SlotSet("handoff_availability", "unavailable") in events
-    assert "0845 5390543" in messages[0]["text"]
+    assert "0845 5390543" in said(messages[0])
 
 
 async def test_request_opens_a_ticket_with_summary(hotline: FakeHotline) -> None:
@@ -292,7 +292,7 @@ async def test_request_opens_a_ticket_with_summary(hotline: FakeHotline) -> None
     assert body["conversation_id"] == "test-user" and "one_line" in body["summary"]
     assert SlotSet("handoff_active", True) in events
     assert SlotSet("handoff_state", "queued") in events
-    assert "number 2 in the queue" in messages[0]["text"]
+    assert "number 2 in the queue" in said(messages[0])
 
 
 async def test_urgent_handoff_uses_the_callers_words(hotline: FakeHotline) -> None:
@@ -325,7 +325,7 @@ async def test_never_mind_leaves_the_queue(hotline: FakeHotline) -> None:
     events, messages = await run(ActionRelayToAgent(), tracker)
     assert hotline.requests[-1][:2] == ("POST", "/internal/handoffs/test-user/cancel")
     assert SlotSet("handoff_active", False) in events
-    assert "left the queue" in messages[0]["text"]
+    assert "left the queue" in said(messages[0])
 
 
 async def test_relay_to_a_closed_ticket_hands_back(hotline: FakeHotline) -> None:
@@ -347,7 +347,7 @@ async def test_callback_is_booked(hotline: FakeHotline) -> None:
     )
     events, messages = await run(ActionCallbackRequest(), tracker)
     assert hotline.requests[-1][2]["phone"] == "07700900123"
-    assert "07700 900123" in messages[0]["text"]
+    assert "07700 900123" in said(messages[0])
     assert SlotSet("callback_phone", None) in events
 
 

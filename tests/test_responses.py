@@ -25,6 +25,11 @@ def response_texts() -> list[tuple[str, str]]:
     ]
 
 
+# Numbers in a response that are not figures about the programme: the phone-number
+# prefixes the callback form gives as examples.
+NOT_FIGURES = {("utter_callback_phone_invalid", "07"), ("utter_callback_phone_invalid", "01")}
+
+
 def normalise(figure: str) -> str:
     return figure.replace(" million", "m").replace(" ", "")
 
@@ -35,7 +40,9 @@ def test_every_figure_in_a_response_is_in_the_facts() -> None:
         (name, figure)
         for name, text in response_texts()
         for figure in FIGURE.findall(text)
-        if normalise(figure) not in facts and figure not in ("1", "2", "3", "4", "5")
+        if normalise(figure) not in facts
+        and figure not in ("1", "2", "3", "4", "5")
+        and (name, figure) not in NOT_FIGURES
     ]
     assert missing == []
 
