@@ -50,8 +50,7 @@ def problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
         )
     if urlsplit(settings.public_base_url).scheme != "https":
         found.append(
-            f"PUBLIC_BASE_URL is {settings.public_base_url!r}: the public address must "
-            "be https."
+            f"PUBLIC_BASE_URL is {settings.public_base_url!r}: the public address must be https."
         )
     if not is_loopback(settings.actions_host):
         found.append(
