@@ -204,6 +204,8 @@ class Settings:
         lookup_file: Generated NLU lookup tables (never edited by hand).
         hotline_hours: Staffed hours (`HOTLINE_HOURS`, `HOTLINE_HOLIDAYS`), UK time.
         hotline_max_queue: Callers allowed to wait before new ones get a callback offer.
+        hotline_queue_left_seconds: How long a waiting caller's web chat may stay
+            closed before their place is given up (`HOTLINE_QUEUE_LEFT_SECONDS`, 120).
         hotline_max_tickets_per_client: Open tickets one address may hold
             (`HOTLINE_MAX_TICKETS_PER_CLIENT`, 2; `bot.handoff.limits`).
         hotline_max_callbacks_per_client: Callbacks one address may book a day
@@ -268,6 +270,7 @@ class Settings:
     lookup_file: Path = field(default=PROJECT_ROOT / "data" / "nlu" / "awards_lookup.yml")
     hotline_hours: StaffedHours = field(default_factory=_default_hours)
     hotline_max_queue: int = 10
+    hotline_queue_left_seconds: int = 120
     hotline_max_tickets_per_client: int = 2
     hotline_max_callbacks_per_client: int = 3
     default_handle_seconds: int = 300
@@ -384,6 +387,12 @@ class Settings:
             hotline_hours=hours,
             hotline_max_queue=_parse_int(
                 "HOTLINE_MAX_QUEUE", env.get("HOTLINE_MAX_QUEUE", "10"), 0, 10_000
+            ),
+            hotline_queue_left_seconds=_parse_int(
+                "HOTLINE_QUEUE_LEFT_SECONDS",
+                env.get("HOTLINE_QUEUE_LEFT_SECONDS", "120"),
+                10,
+                86_400,
             ),
             hotline_max_tickets_per_client=_parse_int(
                 "HOTLINE_MAX_TICKETS_PER_CLIENT",

@@ -441,3 +441,30 @@ async def test_the_channel_sets_the_client_key_and_a_client_cannot_forge_it(
     (message,) = server.agent.handled
     assert message.metadata[CLIENT_KEY_FIELD] == client_key(KEY, "127.0.0.1")
     assert message.metadata["other"] == "kept"
+
+
+async def test_the_channel_reports_when_a_conversations_last_socket_goes_and_comes_back(
+    server: Server,
+) -> None:
+    reports: list[tuple[str, bool]] = []
+    server.socketio.report_presence = lambda c, p: reports.append((c, p))  # type: ignore[method-assign]
+    conversation = web_conversation_id(KEY, SECRET)
+    first, second = Caller(server.url), Caller(server.url)
+    await first.connect()
+    await second.connect()
+    await first.session(SECRET)
+    await second.session(SECRET)  # the same chat open in two tabs
+    assert reports == [(conversation, True), (conversation, True)]
+    await first.close()
+    await asyncio.sleep(0.3)
+    assert (conversation, False) not in reports  # one tab still has it
+    await second.close()
+    await asyncio.sleep(0.3)
+    assert reports[-1] == (conversation, False)
+    again = Caller(server.url)
+    await again.connect()
+    try:
+        await again.session(SECRET)
+        assert reports[-1] == (conversation, True)
+    finally:
+        await again.close()

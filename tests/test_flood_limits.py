@@ -6,6 +6,7 @@ may book unlimited callbacks to any UK number.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from typing import Any
 
@@ -87,3 +88,59 @@ def test_the_address_is_the_peer_unless_our_own_proxy_names_the_client() -> None
     assert client_key(KEY, "") is None
     assert ONE_PLACE != ELSEWHERE and client_key(KEY, "203.0.113.9") == ONE_PLACE
     assert "203.0.113.9" not in str(ONE_PLACE)
+
+
+# --- Queued tickets whose caller has gone away expire -----------------------------------
+
+
+async def presence(client: TestClient, conversation: str, present: Any) -> tuple[int, Any]:
+    response = await client.post(
+        f"/internal/handoffs/{conversation}/presence", json={"present": present}, headers=INTERNAL
+    )
+    return response.status, await response.json()
+
+
+async def test_a_caller_whose_chat_stays_closed_gives_up_their_place(
+    client: TestClient, fake_rasa: Any
+) -> None:
+    from bot.core.clock import utcnow
+    from bot.web.context import SESSIONMAKER
+    from bot.web.live import HANDOFF
+
+    for name in ("web:left", "web:stays", "web:back"):
+        assert (await ticket(client, name))[0] == 201
+    assert (await presence(client, "web:left", False))[0] == 200
+    assert (await presence(client, "web:back", False))[0] == 200
+    assert (await presence(client, "web:back", True))[0] == 200  # a reload: back at once
+    runtime = client.app[HANDOFF]
+    async with client.app[SESSIONMAKER]() as session:
+        # Within the grace period (120 s) nothing happens ...
+        soon = utcnow() + dt.timedelta(seconds=60)
+        assert await runtime.expire_departed(session, now=soon) == []
+    async with client.app[SESSIONMAKER]() as session:
+        later = utcnow() + dt.timedelta(seconds=300)
+        withdrawn = await runtime.expire_departed(session, now=later)
+    assert len(withdrawn) == 1
+    body = await (await client.get("/internal/availability", headers=INTERNAL)).json()
+    assert body["queue_length"] == 2
+    # The caller is told when they come back, and the bot answers them again.
+    await fake_rasa.wait_for(lambda: fake_rasa.texts_for("web:left"))
+    assert "left the queue" in fake_rasa.texts_for("web:left")[-1]
+    assert not fake_rasa.texts_for("web:back") or "left the queue" not in " ".join(
+        fake_rasa.texts_for("web:back")
+    )
+    # A later ticket for the same conversation starts afresh.
+    status, again = await ticket(client, "web:left")
+    assert status == 201 and again["created"] is True
+
+
+@pytest.mark.parametrize("bad", [None, "no", 1, []])
+async def test_presence_takes_true_or_false(client: TestClient, bad: Any) -> None:
+    status, body = await presence(client, "web:x", bad)
+    assert status == 400 and body["field"] == "present"
+
+
+async def test_presence_of_a_conversation_without_a_waiting_ticket_is_harmless(
+    client: TestClient,
+) -> None:
+    assert await presence(client, "web:nobody", False) == (200, {"ticket_id": None})

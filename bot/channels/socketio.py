@@ -28,11 +28,13 @@ docs/handoff.md, "Widget".
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import aiohttp
 from rasa.core.channels.channel import OutputChannel, UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
@@ -210,6 +212,23 @@ class HotlineSocketIOInput(SocketIOInput):
         self._sessions: dict[str, list[str]] = {}
         # socket id -> the caller's client key (`bot.core.conversations.client_key`).
         self._clients: dict[str, str | None] = {}
+        # Presence reports in flight (kept so they are not garbage-collected mid-call).
+        self._reports: set[asyncio.Task[None]] = set()
+
+    def report_presence(self, conversation: str, present: bool) -> None:
+        """Tells the web app, in the background, that a conversation's chat came or went.
+
+        A waiting caller whose chat stays closed gives up their place
+        (`HOTLINE_QUEUE_LEFT_SECONDS`); nothing is reported without the internal token.
+        """
+        settings = guard.channel_settings()
+        if not settings.internal_token:
+            return
+        task = asyncio.create_task(
+            _post_presence(settings.hotline_app_url, settings.internal_token, conversation, present)
+        )
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
 
     @property
     def session_key(self) -> str:
@@ -293,8 +312,12 @@ class HotlineSocketIOInput(SocketIOInput):
 
         @sio.on("disconnect", namespace=namespace)
         async def disconnect(sid: str) -> None:
-            self._sessions.pop(sid, None)
+            left = self._sessions.pop(sid, [])
             self._clients.pop(sid, None)
+            for conversation in left:
+                # Gone only when no other socket of this process still has it open.
+                if not any(conversation in held for held in self._sessions.values()):
+                    self.report_presence(conversation, False)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any = None) -> None:
@@ -307,6 +330,7 @@ class HotlineSocketIOInput(SocketIOInput):
                 if conversation not in sessions:
                     sessions.append(conversation)
                     sio.enter_room(sid, conversation, namespace=namespace)
+                    self.report_presence(conversation, True)
                 while len(sessions) > self.MAX_SESSIONS_PER_SOCKET:
                     sio.leave_room(sid, sessions.pop(0), namespace=namespace)
             await sio.emit("session_confirm", secret, room=sid, namespace=namespace)
@@ -344,3 +368,19 @@ class HotlineSocketIOInput(SocketIOInput):
             await handle(message)
 
         return socketio_webhook
+
+
+async def _post_presence(base_url: str, token: str, conversation: str, present: bool) -> None:
+    """`POST /internal/handoffs/{conversation}/presence`; a failure is logged, not raised."""
+    url = f"{base_url.rstrip('/')}/internal/handoffs/{conversation}/presence"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+            http.post(
+                url, json={"present": present}, headers={"Authorization": f"Bearer {token}"}
+            ) as answer,
+        ):
+            if answer.status >= 400:
+                logger.warning("presence report for a conversation answered %d", answer.status)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        logger.warning("presence report failed: %s", error)

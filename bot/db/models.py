@@ -297,6 +297,8 @@ class HandoffTicket(Base):
     claimed_at = Column(DateTime(timezone=True), nullable=True)
     closed_at = Column(DateTime(timezone=True), nullable=True)
     last_position = Column(Integer, nullable=True)
+    # When the caller's web chat went away (revision 0005); cleared when it comes back.
+    caller_left_at = Column(DateTime(timezone=True), nullable=True)
 
     assignee = relationship("StaffUser", lazy="raise")
 

@@ -373,3 +373,26 @@ async def cancel_from_bot(
     await _finish(runtime, view, "updated", note)
     runtime.queue_changed()
     return {"cancelled": True, "id": ticket.id, "status": "cancelled"}
+
+
+async def mark_presence(
+    runtime: HandoffRuntime, session: AsyncSession, conversation_id: str, present: bool
+) -> dict[str, Any]:
+    """`POST /internal/handoffs/{conversation_id}/presence`: the caller's chat came or went.
+
+    Only a waiting caller is tracked: once an adviser has the conversation, the
+    adviser decides when it ends.
+
+    Returns:
+        `{"ticket_id": n | None}`: the waiting ticket marked, if any.
+
+    """
+    ticket: HandoffTicket | None = await service.open_ticket_for(session, conversation_id)
+    if ticket is None or ticket.status != "queued":
+        return {"ticket_id": None}
+    if present:
+        ticket.caller_left_at = None
+    elif ticket.caller_left_at is None:
+        ticket.caller_left_at = utcnow()
+    await session.commit()
+    return {"ticket_id": ticket.id}

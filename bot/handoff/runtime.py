@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
@@ -32,7 +33,14 @@ from bot.core.waits import wait_in_words
 from bot.db import leases
 from bot.db.models import HandoffTicket
 from bot.handoff import service
-from bot.handoff.ports import Broadcaster, Conversations, RasaUnavailable, bot_message
+from bot.handoff.ports import (
+    Broadcaster,
+    Conversations,
+    RasaUnavailable,
+    bot_message,
+    slot_event,
+)
+from bot.staff.accounts import audit
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,10 @@ QUEUE_JOB = "handoff.queue"
 QUEUE_LEASE_SECONDS = 30
 #: How soon a worker that found the lease taken asks again.
 QUEUE_LEASE_RETRY_SECONDS = 0.2
+#: How often waiting callers whose chat went away are looked for (once across
+#: processes, under this lease).
+EXPIRY_JOB = "handoff.expiry"
+EXPIRY_CHECK_SECONDS = 20
 
 
 def queue_update_text(position: int, wait_seconds: int) -> str:
@@ -75,17 +87,42 @@ class HandoffRuntime:
         self._queue_dirty = asyncio.Event()
         self._holder = leases.holder_name()
         self._worker: asyncio.Task[None] | None = None
+        self._expiry: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start the queue-update worker."""
+        """Start the queue-update and departed-caller workers."""
         self._worker = asyncio.create_task(self._queue_worker(), name="handoff-queue-updates")
+        self._expiry = asyncio.create_task(self._expiry_worker(), name="handoff-expiry")
 
     async def stop(self) -> None:
-        """Stop the worker."""
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        """Stop the workers."""
+        for task in (self._worker, self._expiry):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _expiry_worker(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_CHECK_SECONDS)
+            try:
+                async with self.sessions() as session:
+                    if not await leases.take(
+                        session,
+                        EXPIRY_JOB,
+                        self._holder,
+                        QUEUE_LEASE_SECONDS,
+                        interval_seconds=EXPIRY_CHECK_SECONDS / 2,
+                    ):
+                        continue  # another process swept just now
+                try:
+                    async with self.sessions() as session:
+                        await self.expire_departed(session)
+                finally:
+                    async with self.sessions() as session:
+                        await leases.release(session, EXPIRY_JOB, self._holder, finished=utcnow())
+            except Exception:  # the worker must survive a bad moment (database restart)
+                log.exception("withdrawing departed callers failed")
 
     def queue_changed(self) -> None:
         """Note that the queue changed; the worker recomputes places soon."""
@@ -107,6 +144,67 @@ class HandoffRuntime:
         await self.hub.broadcast(
             {"type": "ticket", "event": event, "ticket": view.to_json(utcnow())}
         )
+
+    async def expire_departed(self, session: Any, now: dt.datetime | None = None) -> list[int]:
+        """Withdraws waiting tickets whose caller's chat has been gone too long.
+
+        A closed tab, or a scripted chat that asked for a person and left, would
+        otherwise hold a place and lengthen every genuine caller's wait.
+
+        Args:
+            session: A database session.
+            now: The current time (tests).
+
+        Returns:
+            The ids of the tickets withdrawn.
+
+        """
+        now = now or utcnow()
+        cutoff = now - dt.timedelta(seconds=self.settings.hotline_queue_left_seconds)
+        gone = await session.execute(
+            select(HandoffTicket.id)
+            .where(HandoffTicket.status == "queued")
+            .where(HandoffTicket.caller_left_at.is_not(None))
+            .where(HandoffTicket.caller_left_at < cutoff)
+        )
+        withdrawn: list[tuple[service.TicketView, Any]] = []
+        for ticket_id in list(gone.scalars()):
+            try:
+                view = await service.transition(
+                    session,
+                    int(ticket_id),
+                    "expire",
+                    ("queued",),
+                    {"status": "cancelled", "closed_at": now, "last_position": None},
+                )
+            except service.HandoffError:
+                continue  # claimed or cancelled meanwhile
+            note = await service.add_message(
+                session, view.ticket, "system", "The caller's chat closed and did not come back."
+            )
+            await audit(session, "assistant", "handoff.expire", f"handoff:{ticket_id}")
+            withdrawn.append((view, note))
+        await session.commit()
+        for view, note in withdrawn:
+            await self.send_to_caller(
+                str(view.ticket.conversation_id),
+                [
+                    slot_event("handoff_active", False),
+                    slot_event("handoff_state", None),
+                    bot_message(handoff_messages().render("queue_left"), sender="system"),
+                ],
+            )
+            await self.broadcast_ticket(view, "updated")
+            await self.hub.broadcast(
+                {
+                    "type": "message",
+                    "ticket_id": view.ticket.id,
+                    "message": service.message_json(note),
+                }
+            )
+        if withdrawn:
+            self.queue_changed()
+        return [int(view.ticket.id) for view, _ in withdrawn]
 
     async def _queue_worker(self) -> None:
         while True:

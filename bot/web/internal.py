@@ -167,6 +167,30 @@ async def relay_message(request: web.Request) -> web.Response:
     return web.json_response(answer, status=202)
 
 
+async def caller_presence(request: web.Request) -> web.Response:
+    """`POST /internal/handoffs/{conversation_id}/presence {"present": bool}` (200).
+
+    Rasa's socket.io channel says when a conversation's last socket went away and
+    when one came back; a waiting caller away too long gives up their place.
+
+    Returns:
+        `{"ticket_id": n | None}`.
+
+    """
+    try:
+        body = await read_json(request)
+        present = body.get("present")
+        if not isinstance(present, bool):
+            raise InputError("present must be true or false", "present")
+    except InputError as error:
+        return error.response()
+    async with request_session(request) as session:
+        answer = await operations.mark_presence(
+            request.app[HANDOFF], session, request.match_info["conversation_id"], present
+        )
+    return web.json_response(answer)
+
+
 async def cancel_handoff(request: web.Request) -> web.Response:
     """`POST /internal/handoffs/{conversation_id}/cancel`: the caller left the queue (200)."""
     async with request_session(request) as session:
@@ -249,5 +273,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/internal/handoffs", create_handoff)
     app.router.add_post("/internal/handoffs/{conversation_id}/messages", relay_message)
     app.router.add_post("/internal/handoffs/{conversation_id}/cancel", cancel_handoff)
+    app.router.add_post("/internal/handoffs/{conversation_id}/presence", caller_presence)
     app.router.add_post("/internal/callbacks", create_callback)
     app.router.add_post("/internal/feedback", create_feedback)
