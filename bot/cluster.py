@@ -17,15 +17,14 @@ the fan-out of console events and socket.io deliveries, ``HOTLINE_PUBSUB_URL``).
 The web processes reach Rasa, and the action server reaches the web app,
 through the balancer, so a dead process is routed around.
 
-Unlike ``bot.stack``, a process that dies is started again (after
-``RESTART_DELAY_SECONDS``) rather than stopping everything: this is where
-failover is exercised (``tests/test_cluster.py``). The process ids are kept in
+As in ``bot.stack``, a process that dies is started again by the shared
+supervisor (``bot/supervisor.py``): this is where failover is exercised
+(``tests/test_cluster.py``). The process ids are kept in
 ``var/cluster-<WEB_PORT>.json``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -45,25 +44,13 @@ from bot.stack import (
     ROOT,
     StackConfig,
     StackError,
-    _healthy,
     credentials_file,
     services,
-    stop_all,
     write_endpoints,
 )
+from bot.supervisor import Member, Supervisor
 
-RESTART_DELAY_SECONDS = 1.0
 READY_TIMEOUT_SECONDS = 600.0
-
-
-@dataclass(frozen=True)
-class Member:
-    """One supervised process of the cluster."""
-
-    name: str
-    argv: list[str]
-    health_url: str
-    env: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -292,65 +279,6 @@ def members(config: ClusterConfig, env: Mapping[str, str]) -> list[Member]:
     return result
 
 
-class Supervisor:
-    """Starts the members, restarts any that dies, stops them all on Ctrl-C."""
-
-    def __init__(self, config: ClusterConfig, group: list[Member]) -> None:
-        self.config = config
-        self.group = group
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.restarts: dict[str, int] = {m.name: 0 for m in group}
-        self.stopping = False
-
-    def start(self, member: Member) -> None:
-        """Start (or restart) one member in its own process group."""
-        self.processes[member.name] = subprocess.Popen(  # noqa: S603 (our argv)
-            member.argv, cwd=ROOT, env=member.env, start_new_session=True
-        )
-        self.write_state()
-
-    def write_state(self) -> None:
-        """Record each member's process id and restart count (tests kill members by it)."""
-        state = {
-            name: {"pid": process.pid, "restarts": self.restarts[name]}
-            for name, process in self.processes.items()
-        }
-        draft = self.config.state_file.with_suffix(".tmp")
-        draft.write_text(json.dumps(state, indent=2), encoding="utf-8")
-        draft.replace(self.config.state_file)
-
-    def wait_healthy(self, member: Member, deadline: float) -> bool:
-        """Wait until a member answers its health URL (False: it died or time ran out)."""
-        while not self.stopping and time.monotonic() < deadline:
-            if self.processes[member.name].poll() is not None:
-                return False
-            if _healthy(member.health_url):
-                return True
-            time.sleep(0.5)
-        return False
-
-    def supervise(self) -> None:
-        """Restart members that exit until asked to stop."""
-        while not self.stopping:
-            for member in self.group:
-                process = self.processes[member.name]
-                if process.poll() is not None and not self.stopping:
-                    print(
-                        f"{member.name} exited ({process.returncode}); restarting it.",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    time.sleep(RESTART_DELAY_SECONDS)
-                    self.restarts[member.name] += 1
-                    self.start(member)
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        """Stop every member, the balancer last."""
-        stop_all(list(reversed(list(self.processes.values()))))
-        self.config.state_file.unlink(missing_ok=True)
-
-
 def run(config: ClusterConfig) -> int:
     """Prepare the shared stores, start the cluster and supervise it until Ctrl-C.
 
@@ -373,7 +301,7 @@ def run(config: ClusterConfig) -> int:
         write_endpoints(instance)
     config.haproxy_file.write_text(haproxy_config(config), encoding="utf-8")
     group = members(config, env)
-    supervisor = Supervisor(config, group)
+    supervisor = Supervisor(group, config.state_file, ROOT)
 
     def on_signal(signum: int, frame: object) -> None:
         supervisor.stopping = True

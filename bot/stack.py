@@ -1,8 +1,11 @@
 """Runs the whole stack in the foreground: Rasa, the action server and our web app.
 
 ``make run`` calls ``python -m bot.stack``. Ctrl-C (or SIGTERM) stops every
-process; if one of them dies, the others are stopped too, so a half-running
-stack never lingers.
+process. A process that dies once the stack is up is started again by the
+supervisor ``bot.cluster`` uses too (``bot/supervisor.py``); the others keep
+running, and conversations carry on once it is back (``tests/test_restarts.py``).
+One that dies while the stack is starting stops it (a broken setting is
+reported, not retried). The process ids are kept in ``var/stack-<WEB_PORT>.json``.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +28,10 @@ from sqlalchemy.exc import ArgumentError
 from bot import production
 from bot.channels.credentials import write_effective_credentials
 from bot.config import ConfigError, Settings
+from bot.supervisor import Member, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-STOP_GRACE_SECONDS = 15
 
 
 class StackError(ConfigError):
@@ -254,30 +256,22 @@ def services(config: StackConfig) -> list[Service]:
     ]
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own URL)
-            return 200 <= response.status < 300
-    except OSError:
-        return False
-
-
-def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
-    """Asks every process to stop, then kills what is still running."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def state_file(config: StackConfig) -> Path:
+    """Where the supervisor keeps the processes' ids (one per web port, like a cluster's)."""
+    return ROOT / "var" / f"stack-{config.web_port}.json"
 
 
 def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
-    """Starts the stack and supervises it until Ctrl-C or a process dies."""
+    """Starts the stack and supervises it until Ctrl-C, restarting a process that dies.
+
+    Args:
+        config: The run's configuration.
+        ready_timeout: How long every process has to answer its health URL.
+
+    Returns:
+        The exit status: 0 when stopped on request, 1 if the stack did not start.
+
+    """
     # The children inherit our environment (the channels' secrets, which Rasa
     # substitutes into the credentials) with the values this run settled on.
     env = dict(
@@ -302,55 +296,47 @@ def run(config: StackConfig, ready_timeout: float = 300.0) -> int:
     for note in write_effective_credentials(env, target=credentials_file(config)):
         print(f"Warning: {note}", file=sys.stderr, flush=True)
     write_endpoints(config)
-    processes: list[subprocess.Popen[bytes]] = []
-    stopping = False
+    group = [Member(s.name, s.argv, s.health_url, env) for s in services(config)]
+    supervisor = Supervisor(group, state_file(config), ROOT)
 
     def on_signal(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        supervisor.stopping = True
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    deadline = time.monotonic() + ready_timeout
     try:
-        for service in services(config):
-            print(f"Starting {service.name}: {' '.join(service.argv[:3])} ...", flush=True)
-            # Own process group: Ctrl-C in the terminal reaches us once, and we stop them in order.
-            processes.append(
-                subprocess.Popen(service.argv, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 (our argv)
-            )
-        pending = {s.name: s.health_url for s in services(config)}
-        deadline = time.monotonic() + ready_timeout
-        while not stopping:
-            for process, service in zip(processes, services(config), strict=False):
+        for member in group:
+            print(f"Starting {member.name}: {' '.join(member.argv[:3])} ...", flush=True)
+            supervisor.start(member)
+        for member in group:
+            if not supervisor.wait_healthy(member, deadline):
+                if supervisor.stopping:
+                    return 0
+                process = supervisor.processes[member.name]
                 if process.poll() is not None:
                     print(
-                        f"{service.name} stopped (exit {process.returncode}); stopping the stack.",
+                        f"{member.name} stopped while starting (exit {process.returncode}); "
+                        "stopping the stack.",
                         file=sys.stderr,
                     )
-                    return 1
-            for name, url in list(pending.items()):
-                if _healthy(url):
-                    del pending[name]
-                    if not pending:
-                        print(
-                            "\nThe hotline assistant is running:\n"
-                            f"  web chat demo  http://localhost:{config.web_port}/\n"
-                            f"  staff console  http://localhost:{config.web_port}/console\n"
-                            f"  Rasa (REST, socket.io, phone)  http://localhost:{config.rasa_port}/\n"
-                            f"  action server  http://localhost:{config.actions_port}/health\n"
-                            "Press Ctrl-C to stop.\n",
-                            flush=True,
-                        )
-            if pending and time.monotonic() > deadline:
-                print(
-                    f"Not ready after {ready_timeout:.0f} s: {', '.join(pending)}", file=sys.stderr
-                )
+                else:
+                    print(f"Not ready after {ready_timeout:.0f} s: {member.name}", file=sys.stderr)
                 return 1
-            time.sleep(0.5)
+        print(
+            "\nThe hotline assistant is running:\n"
+            f"  web chat demo  http://localhost:{config.web_port}/\n"
+            f"  staff console  http://localhost:{config.web_port}/console\n"
+            f"  Rasa (REST, socket.io, phone)  http://localhost:{config.rasa_port}/\n"
+            f"  action server  http://localhost:{config.actions_port}/health\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        supervisor.supervise()
         print("Stopping...", flush=True)
         return 0
     finally:
-        stop_all(list(reversed(processes)))
+        supervisor.stop()
         credentials_file(config).unlink(missing_ok=True)
 
 

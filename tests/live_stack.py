@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,11 @@ class LiveStack:
         """The conversation id of one phone call."""
         return phone_conversation_id(self.env["HOTLINE_SESSION_KEY"], call_sid)
 
+    @property
+    def state_file(self) -> Path:
+        """The supervisor's record of the processes' ids (bot/supervisor.py)."""
+        return ROOT / "var" / f"stack-{self.env['WEB_PORT']}.json"
+
 
 def _free_port() -> int:
     import socket
@@ -67,15 +73,20 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def live_stack(
-    tmp_path_factory: pytest.TempPathFactory,
-    channel_fakes: ChannelFakes,  # noqa: F811
-) -> Iterator[LiveStack]:
-    """Starts ``python -m bot.stack`` and yields its URLs once every part answers."""
+@contextmanager
+def running_stack(work: Path, extra_env: Mapping[str, str]) -> Iterator[LiveStack]:
+    """Runs ``python -m bot.stack`` on free ports with its data in `work`.
+
+    Args:
+        work: A fresh folder for the databases and the log.
+        extra_env: Added to the stack's environment (the channel fakes' URLs, ...).
+
+    Yields:
+        The stack once every part answers; it is stopped afterwards.
+
+    """
     if not MODEL.exists():
         pytest.fail("no trained model at models/current.tar.gz: run `make train`")
-    work = tmp_path_factory.mktemp("stack")
     ports = {name: _free_port() for name in ("RASA_PORT", "ACTIONS_PORT", "WEB_PORT")}
     env = {
         **os.environ,
@@ -90,7 +101,7 @@ def live_stack(
         "HOTLINE_ADMIN_USER": "admin",
         "HOTLINE_ADMIN_PASSWORD": "correct horse battery staple",
         "RASA_TELEMETRY_ENABLED": "false",
-        **channel_fakes.env,
+        **extra_env,
     }
     subprocess.run(
         [sys.executable, "-m", "bot", "seed"], cwd=ROOT, env=env, check=True, capture_output=True
@@ -125,3 +136,13 @@ def live_stack(
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    channel_fakes: ChannelFakes,  # noqa: F811
+) -> Iterator[LiveStack]:
+    """Starts ``python -m bot.stack`` and yields its URLs once every part answers."""
+    with running_stack(tmp_path_factory.mktemp("stack"), channel_fakes.env) as stack:
+        yield stack
