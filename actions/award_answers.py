@@ -26,6 +26,7 @@ from actions.award_understanding import (
     Understanding,
     previous_ids,
     understand,
+    widened,
 )
 from actions.award_wording import (
     attribute_answer,
@@ -142,6 +143,11 @@ async def look_up(session: AsyncSession, tracker: Tracker, base_url: str) -> Ans
     text = tracker.latest_message.get("text") or ""
     query = understanding.query
 
+    if understanding.unknown:
+        # "did Acme Consulting get any work?": say the name asked about is not there.
+        reply = Reply(say("not_found_name", name=echo(understanding.unknown)))
+        return Answer([reply, await what_is_there(session)], forget_ids=True)
+
     if not understanding.names and previous and not WHOLE_REGISTER.search(text):
         follow_up = bool(FOLLOW_UP.search(text)) or understanding.attribute is not None
         narrowing = understanding.has_filters and len(previous) > 1
@@ -161,7 +167,7 @@ async def look_up(session: AsyncSession, tracker: Tracker, base_url: str) -> Ans
 
     if result.unmatched:
         kind, name = next(iter(result.unmatched.items()))
-        reply = Reply(say(f"not_found_{kind}", name=echo(name)))
+        reply = Reply(say(f"not_found_{kind}", name=echo(widened(text, name))))
         return Answer([reply, await what_is_there(session, kind)])
     if result.total == 0:
         reply = Reply(say("none_found", scope=scope(description)))
@@ -184,8 +190,12 @@ async def look_up(session: AsyncSession, tracker: Tracker, base_url: str) -> Ans
             summary=award_summary(awards[0]),
         )
         return Answer([Reply(text)], [awards[0].id])
-    if result.total == 1:
+    if result.total == 1 and (understanding.attribute or "recipient" in understanding.names):
         return about(awards, understanding.attribute)
+    if result.total == 1:
+        # Found by supplier, place or a filter: say what it was found by, then the award.
+        text = say("only_award", scope=scope(description), summary=award_summary(awards[0]))
+        return Answer([Reply(text)], [awards[0].id])
 
     ambiguous_name = len(result.resolved.get("recipient") or []) > 1
     if ambiguous_name:
@@ -276,6 +286,9 @@ async def totals(session: AsyncSession, tracker: Tracker) -> Answer:
     """
     indexes = await load_name_indexes(session)
     understanding = understand(tracker, indexes)
+    if understanding.unknown:
+        # "how much did Acme get in total?": the name asked about is not there.
+        return Answer([Reply(say("not_found_name", name=echo(understanding.unknown)))])
     if understanding.names or not understanding.query.is_empty:
         return await filtered_totals(session, understanding, indexes)
     figures = await programme_figures(session)
@@ -340,6 +353,9 @@ async def sources(session: AsyncSession, tracker: Tracker, base_url: str) -> Ans
     """
     indexes = await load_name_indexes(session)
     understanding = understand(tracker, indexes)
+    if understanding.unknown:
+        # "where is the Acme award from?": there is no Acme award to cite.
+        return Answer([Reply(say("not_found_name", name=echo(understanding.unknown)))])
     ids = previous_ids(tracker)
     if understanding.names:
         result = await search_awards(session, understanding.query, indexes)

@@ -8,6 +8,7 @@ here touches the database or says anything to the caller.
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field
 
@@ -32,6 +33,126 @@ MAX_REMEMBERED = 50
 FOLLOW_UP = re.compile(r"^\s*(?:and|so|what\s+about|which\s+of\s+(?:them|those))\b", re.I)
 #: "overall", "in the register": a question about every award, not the last ones.
 WHOLE_REGISTER = re.compile(r"\b(?:overall|in\s+the\s+register|of\s+all|any\s+award)\b", re.I)
+
+
+def _word_set(text: str) -> frozenset[str]:
+    """The words of a block of text, as a set."""
+    return frozenset(text.split())
+
+
+#: Words that start or fill a question but never name an organisation: a capitalised
+#: run made only of these ("What", "Has the Programme") is not a name the caller gave.
+_COMMON_WORDS = _word_set(
+    """
+    a about after all also an and any anybody anyone anything are as at award awarded
+    awards be been before bid bids by can cabinet could council councils did do does done
+    each england for from get gets give given got government had has have hello hey hi
+    how i if in into involved is it its list listed me mutual mutuals my no of office ok
+    on one or our over please programme register scheme show so spin-out spin-outs support
+    supported supplier suppliers tell thanks that the their them there these they this
+    those to uk under us was we were what when where which who why will with work worked
+    would yes you your largest smallest biggest most least total many much money amount
+    announced source sources information service services hotline adviser advisers sme smes
+    """
+) | {m.lower() for m in (*calendar.month_name, *calendar.month_abbr) if m}
+#: Words that may stand before or after a name but are never the end of one.
+_EDGE_WORDS = _word_set(
+    """
+    a about an and any are as at award awards be by can could did do does for from get got
+    had has have hello hey hi how i if in is it me my of ok on or please show so tell thanks
+    that the this to was we were what when where which who why with yes you
+    """
+)
+#: A name the caller wrote in quotes (not the apostrophes of "what's" and "Acme's").
+_QUOTED = re.compile(r"(?<![\w'’])[\"“‘']([^\"”’']{2,60})[\"”’'](?!\w)")
+#: A run of capitalised words, joined by "&", "and", "of" or "the" ("Bates Wells & Braithwaite").
+_CAPITALISED_RUN = re.compile(
+    r"(?<![\w-])(?:[A-Z][\w'&.-]*|\d\w*)(?:\s+(?:(?:&|and|of|the|for)\s+)?(?:[A-Z][\w'&.-]*|\d\w*))*"
+)
+#: Where a lower-case name stands in an award question: "did acme consulting get...",
+#: "has acme worked...", "is acme in the register", "the award to acme", "about acme".
+_NAME_SLOT = re.compile(
+    r"\b(?:(?:did|has|have|had|was|were|is)\s+(?P<subject>[a-z][\w&' -]{1,60}?)\s+"
+    r"(?:get|got|win|won|receive|received|been|done|do|did|work|worked|help|helped|advise|"
+    r"advised|supply|supplied|deliver|delivered|involved|part|take|took|in\s+the\s+register|"
+    r"listed|on\s+the\s+register|awarded|given|paid|funded|hired|used|contracted)\b"
+    r"|\b(?:award|awards|money|funding|grant)\s+(?:to|for)\s+"
+    r"(?P<object>[a-z][\w&' -]{1,60}?)\s*(?:[?.!,]|$)"
+    r"|\babout\s+(?P<about>[a-z][\w&' -]{1,60}?)\s*(?:[?.!,]|$))"
+)
+
+
+def _word(token: str) -> str:
+    """One word as compared with the common words ("What's" -> "what")."""
+    return re.sub(r"(?:'s|’s)$", "", token.strip("'’.,?!:;\"“”").lower())
+
+
+def _common(token: str) -> bool:
+    """Whether one word is a common word, a number or an amount ("What's", "2013", "1m")."""
+    word = _word(token)
+    return not word or word in _COMMON_WORDS or word[0] in "£$" or word[0].isdigit()
+
+
+def _trim(words: str) -> str:
+    """A candidate name without function words at either end ("the Acme Trust's" -> "Acme Trust").
+
+    Only function words go ("Mutual Ventures" keeps "Mutual"); a candidate made
+    only of common words is then no name at all.
+    """
+    tokens = words.split()
+    while tokens and _word(tokens[0]) in _EDGE_WORDS:
+        tokens.pop(0)
+    while tokens and (_word(tokens[-1]) in _EDGE_WORDS or _word(tokens[-1]).isdigit()):
+        tokens.pop()
+    if all(_common(t) for t in tokens):
+        return ""
+    return re.sub(r"(?:'s|’s|')$", "", " ".join(tokens).rstrip(".,?!:;"))
+
+
+def named_in_text(text: str) -> list[str]:
+    """The names a message seems to give, whether or not the register holds them.
+
+    Read from the words themselves, not the NLU: a name in quotes, a run of
+    capitalised words, or the words where a name stands in an award question
+    ("did acme consulting get any work?"). Common words alone are never a name,
+    so "What is the largest award?" names nothing.
+
+    Args:
+        text: The caller's message.
+
+    Returns:
+        The candidate names, the likeliest first.
+
+    """
+    text = text[:500]
+    groups = (
+        [m.group(1) for m in _QUOTED.finditer(text)],
+        [m.group(0) for m in _CAPITALISED_RUN.finditer(text)],
+        [next(g for g in m.groups() if g) for m in _NAME_SLOT.finditer(text) if any(m.groups())],
+    )
+    names: list[str] = []
+    # Quotes first, then capitals, then the words where a name stands; longest first in each.
+    for group in groups:
+        for candidate in sorted(group, key=len, reverse=True):
+            trimmed = _trim(clean(candidate))
+            if trimmed and trimmed not in names:
+                names.append(trimmed)
+    return names
+
+
+def widened(text: str, value: str) -> str:
+    """The caller's whole name around an entity that is only part of it.
+
+    "what did Riverside Housing get" may come with the entity "housing"; the
+    reply should say "Riverside Housing", the name the caller asked about.
+    """
+    lowered = value.lower()
+    for candidate in named_in_text(text):
+        if lowered in candidate.lower() and len(candidate) > len(value):
+            return candidate
+    return value
+
+
 _ATTRIBUTE_WORDS = {
     "suppliers": "supplier",
     "supplied": "supplier",
@@ -127,6 +248,8 @@ class Understanding:
         description: The filters in words ("in the North West over £40,000").
         counting: Whether the user asked "how many".
         from_mentions: Whether names came from fuzzy matching of the text.
+        unknown: A name the message gives that is none of the register's (when no
+            register name was found), so the reply can say it was not found.
 
     """
 
@@ -136,6 +259,7 @@ class Understanding:
     description: str = ""
     counting: bool = False
     from_mentions: bool = False
+    unknown: str | None = None
 
     @property
     def has_filters(self) -> bool:
@@ -179,13 +303,22 @@ def understand(tracker: Tracker, indexes: dict[str, NameIndex]) -> Understanding
         order=order,
     )
     extra = [d.description for d in (amounts, dates) if d]
+    # No register name: a name the caller gave all the same is one the register lacks.
+    unknown = None
+    if not names and not text.startswith("/"):
+        unknown = next(iter(named_in_text(text)), None)
+    attribute = requested_attribute(tracker)
+    if attribute == "supplier" and "supplier" in names:
+        # "who did Mouchel advise?": the supplier is known, the awards are asked for.
+        attribute = None
     return Understanding(
         names=names,
         query=query,
-        attribute=requested_attribute(tracker),
+        attribute=attribute,
         description=" ".join(extra),
         counting=asks_for_count(text),
         from_mentions=from_mentions,
+        unknown=unknown,
     )
 
 

@@ -106,6 +106,7 @@ async def test_place_with_one_award() -> None:
     messages, _ = await run(ActionAwardLookup(), "awards in Oldham", {"place": "Oldham"})
     text = text_of(messages)
     assert text.startswith(
+        "The only published award in the register in Oldham is: "
         "Oldham Council adult social care (Oldham Council, the North West): £46,000"
     )
     assert "the bid included an SME" in text
