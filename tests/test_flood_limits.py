@@ -107,9 +107,10 @@ async def test_a_caller_whose_chat_stays_closed_gives_up_their_place(
     from bot.web.context import SESSIONMAKER
     from bot.web.live import HANDOFF
 
-    for name in ("web:left", "web:stays", "web:back"):
+    for name in ("web:left", "web:left2", "web:stays", "web:back"):
         assert (await ticket(client, name))[0] == 201
     assert (await presence(client, "web:left", False))[0] == 200
+    assert (await presence(client, "web:left2", False))[0] == 200
     assert (await presence(client, "web:back", False))[0] == 200
     assert (await presence(client, "web:back", True))[0] == 200  # a reload: back at once
     runtime = client.app[HANDOFF]
@@ -120,7 +121,7 @@ async def test_a_caller_whose_chat_stays_closed_gives_up_their_place(
     async with client.app[SESSIONMAKER]() as session:
         later = utcnow() + dt.timedelta(seconds=300)
         withdrawn = await runtime.expire_departed(session, now=later)
-    assert len(withdrawn) == 1
+    assert len(withdrawn) == 2  # several in one sweep
     body = await (await client.get("/internal/availability", headers=INTERNAL)).json()
     assert body["queue_length"] == 2
     # The caller is told when they come back, and the bot answers them again.
@@ -144,3 +145,69 @@ async def test_presence_of_a_conversation_without_a_waiting_ticket_is_harmless(
     client: TestClient,
 ) -> None:
     assert await presence(client, "web:nobody", False) == (200, {"ticket_id": None})
+
+
+# --- Bulk close in the console --------------------------------------------------------
+
+
+async def test_a_supervisor_closes_waiting_requests_in_bulk(
+    client: TestClient, fake_rasa: Any
+) -> None:
+    from tests.handoff_support import login
+
+    ids = [(await ticket(client, f"web:bulk{n}"))[1]["id"] for n in range(4)]
+    alice = await login(client, "alice")
+    taken = await client.post(f"/api/handoffs/{ids[3]}/claim", headers=alice)
+    assert taken.status == 200
+    # Agents may not; supervisors may.
+    refused = await client.post("/api/handoffs/close", json={"ids": ids}, headers=alice)
+    assert refused.status == 403
+    sup = await login(client, "sup")
+    response = await client.post("/api/handoffs/close", json={"ids": ids}, headers=sup)
+    assert response.status == 200
+    body = await response.json()
+    # Never taken from the adviser who has it.
+    assert body == {"closed": ids[:3], "skipped": [ids[3]]}
+    availability = await (await client.get("/internal/availability", headers=INTERNAL)).json()
+    assert availability["queue_length"] == 0
+    await fake_rasa.wait_for(lambda: fake_rasa.texts_for("web:bulk0"))
+    assert "closed by the hotline team" in fake_rasa.texts_for("web:bulk0")[-1]
+    assert not any("closed by" in t for t in fake_rasa.texts_for("web:bulk3"))
+    audit = await (await client.get("/api/audit", headers=sup)).json()
+    assert any(item["action"] == "handoff.bulk_close" for item in audit["items"])
+
+
+@pytest.mark.parametrize("ids", [None, [], "1,2", [0], [1.5], [True], [2**31], list(range(1, 202))])
+async def test_bulk_close_refuses_unusable_ids(client: TestClient, ids: Any) -> None:
+    from tests.handoff_support import login
+
+    sup = await login(client, "sup")
+    response = await client.post("/api/handoffs/close", json={"ids": ids}, headers=sup)
+    assert response.status == 400 and (await response.json())["field"] == "ids"
+
+
+async def test_the_queue_page_closes_ticked_requests(client: TestClient) -> None:
+    import re
+
+    from tests.test_console_pages import _form_login
+
+    first = (await ticket(client, "web:page1"))[1]["id"]
+    second = (await ticket(client, "web:page2"))[1]["id"]
+    csrf = await _form_login(client, "sup")
+    page = await (await client.get("/console")).text()
+    assert 'id="bulk-close"' in page and f'value="{first}" form="bulk-close"' in page
+    response = await client.post(
+        "/console/handoffs/close",
+        data={"csrf_token": csrf, "ids": [str(first)]},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    page = await (await client.get("/console")).text()
+    assert f'data-ticket-id="{first}"' not in page
+    assert f'data-ticket-id="{second}"' in page
+    # Agents see no bulk close at all.
+    await client.post("/console/logout", data={"csrf_token": csrf})
+    await _form_login(client, "alice")
+    assert "bulk-close" not in re.sub(
+        r"<script.*?</script>", "", await (await client.get("/console")).text()
+    )

@@ -396,3 +396,68 @@ async def mark_presence(
         ticket.caller_left_at = utcnow()
     await session.commit()
     return {"ticket_id": ticket.id}
+
+
+#: The most tickets one bulk close may name (a form post, not a purge).
+MAX_BULK_CLOSE = 200
+
+
+async def close_waiting(
+    runtime: HandoffRuntime, session: AsyncSession, staff: Staff, ticket_ids: list[int]
+) -> dict[str, Any]:
+    """Close waiting tickets in bulk (supervisors): after a flood, or a day's leftovers.
+
+    Only tickets still waiting are closed; one an adviser has taken, or already
+    closed, is skipped, never taken from the adviser. Each caller is told and the
+    bot answers them again.
+
+    Args:
+        runtime: The handoff runtime.
+        session: The database session.
+        staff: The supervisor closing them.
+        ticket_ids: The tickets to close.
+
+    Returns:
+        `{"closed": [ids], "skipped": [ids]}`.
+
+    """
+    # (id, conversation, the note as JSON), read at once: each transition expires
+    # the session's objects, and an expired one cannot be read lazily here.
+    closed: list[tuple[int, str, dict[str, Any] | None]] = []
+    skipped: list[int] = []
+    for ticket_id in dict.fromkeys(ticket_ids):  # each once, in the order given
+        try:
+            view = await service.transition(
+                session,
+                ticket_id,
+                "close",
+                ("queued",),
+                {"status": "cancelled", "closed_at": utcnow(), "last_position": None},
+            )
+        except HandoffError:
+            skipped.append(ticket_id)
+            continue
+        conversation = str(view.ticket.conversation_id)
+        note = await service.add_message(
+            session, view.ticket, "system", f"{staff.display_name or staff.username} closed it."
+        )
+        closed.append((ticket_id, conversation, service.message_json(note) if note else None))
+    if closed:
+        await audit(session, staff, "handoff.bulk_close", "handoffs", closed=[c[0] for c in closed])
+    await session.commit()
+    for ticket_id, conversation, note_json in closed:
+        await runtime.send_to_caller(
+            conversation,
+            [
+                slot_event("handoff_active", False),
+                slot_event("handoff_state", None),
+                bot_message(handoff_messages().render("closed_by_staff"), sender="system"),
+            ],
+        )
+        await runtime.broadcast_ticket(await service.get_ticket(session, ticket_id), "updated")
+        await runtime.hub.broadcast(
+            {"type": "message", "ticket_id": ticket_id, "message": note_json}
+        )
+    if closed:
+        runtime.queue_changed()
+    return {"closed": [c[0] for c in closed], "skipped": skipped}

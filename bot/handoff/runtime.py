@@ -167,7 +167,8 @@ class HandoffRuntime:
             .where(HandoffTicket.caller_left_at.is_not(None))
             .where(HandoffTicket.caller_left_at < cutoff)
         )
-        withdrawn: list[tuple[service.TicketView, Any]] = []
+        # Read at once: each transition expires the session's objects (see close_waiting).
+        withdrawn: list[tuple[int, str, dict[str, Any] | None]] = []
         for ticket_id in list(gone.scalars()):
             try:
                 view = await service.transition(
@@ -179,32 +180,32 @@ class HandoffRuntime:
                 )
             except service.HandoffError:
                 continue  # claimed or cancelled meanwhile
+            conversation = str(view.ticket.conversation_id)
             note = await service.add_message(
                 session, view.ticket, "system", "The caller's chat closed and did not come back."
             )
             await audit(session, "assistant", "handoff.expire", f"handoff:{ticket_id}")
-            withdrawn.append((view, note))
+            withdrawn.append(
+                (int(ticket_id), conversation, service.message_json(note) if note else None)
+            )
         await session.commit()
-        for view, note in withdrawn:
+        for ticket_id, conversation, note_json in withdrawn:
             await self.send_to_caller(
-                str(view.ticket.conversation_id),
+                conversation,
                 [
                     slot_event("handoff_active", False),
                     slot_event("handoff_state", None),
                     bot_message(handoff_messages().render("queue_left"), sender="system"),
                 ],
             )
-            await self.broadcast_ticket(view, "updated")
-            await self.hub.broadcast(
-                {
-                    "type": "message",
-                    "ticket_id": view.ticket.id,
-                    "message": service.message_json(note),
-                }
-            )
+            await self.broadcast_ticket(await service.get_ticket(session, ticket_id), "updated")
+            if note_json is not None:
+                await self.hub.broadcast(
+                    {"type": "message", "ticket_id": ticket_id, "message": note_json}
+                )
         if withdrawn:
             self.queue_changed()
-        return [int(view.ticket.id) for view, _ in withdrawn]
+        return [ticket_id for ticket_id, _, _ in withdrawn]
 
     async def _queue_worker(self) -> None:
         while True:

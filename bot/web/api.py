@@ -197,6 +197,40 @@ async def resolve(request: web.Request) -> web.Response:
     return await _run(request, "resolve")
 
 
+def ticket_ids_field(body: dict[str, Any]) -> list[int]:
+    """The `ids` of a bulk request: 1 to `MAX_BULK_CLOSE` row ids.
+
+    Raises:
+        InputError: If they are missing, not whole numbers in range, or too many.
+
+    """
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not ids:
+        raise InputError("ids must be a non-empty list of ticket ids", "ids")
+    if len(ids) > operations.MAX_BULK_CLOSE:
+        raise InputError(f"at most {operations.MAX_BULK_CLOSE} ids at once", "ids")
+    if not all(type(i) is int and 0 < i < 2**31 for i in ids):
+        raise InputError("ids must be whole numbers from 1", "ids")
+    return ids
+
+
+async def close_waiting(request: web.Request) -> web.Response:
+    """`POST /api/handoffs/close {"ids": [...]}`: close waiting tickets in bulk (supervisors).
+
+    Returns:
+        200 `{"closed": [ids], "skipped": [ids]}` (skipped: not waiting any more).
+
+    """
+    staff = require_supervisor(request)
+    try:
+        ids = ticket_ids_field(await read_json(request))
+    except InputError as error:
+        return error.response()
+    async with request_session(request) as session:
+        body = await operations.close_waiting(request.app[HANDOFF], session, staff, ids)
+    return web.json_response(body)
+
+
 async def typing(request: web.Request) -> web.Response:
     """`POST /api/handoffs/{id}/typing`: show the caller "Adviser is typing"."""
     return await _run(request, "typing")
@@ -416,6 +450,7 @@ def setup_routes(app: web.Application) -> None:
     add.add_post("/api/logout", logout, name="api_logout")
     add.add_get("/api/me", me, name="api_me")
     add.add_get("/api/handoffs", list_handoffs, name="api_handoffs")
+    add.add_post("/api/handoffs/close", close_waiting)
     add.add_get("/api/handoffs/" + ROW_ID, get_handoff, name="api_handoff")
     add.add_post("/api/handoffs/" + ROW_ID + "/claim", claim)
     add.add_post("/api/handoffs/" + ROW_ID + "/reply", reply)

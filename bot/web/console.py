@@ -242,6 +242,19 @@ async def callbacks_page(request: web.Request) -> web.Response:
     )
 
 
+async def close_waiting_submit(request: web.Request) -> web.Response:
+    """`POST /console/handoffs/close`: the queue page's bulk close (supervisors)."""
+    staff = require_supervisor(request)
+    form = await request.post()
+    raw = [str(v) for v in form.getall("ids", [])]
+    ids = [int(v) for v in raw if v.isascii() and v.isdigit() and len(v) < 10]
+    ids = [i for i in ids if 0 < i < 2**31][: operations.MAX_BULK_CLOSE]
+    if ids:
+        async with request_session(request) as session:
+            await operations.close_waiting(request.app[HANDOFF], session, staff, ids)
+    raise web.HTTPSeeOther("/console")
+
+
 async def callback_done_submit(request: web.Request) -> web.Response:
     """`POST /console/callbacks/{id}/done`: mark done with notes."""
     form = await request.post()
@@ -350,6 +363,7 @@ def setup_routes(app: web.Application) -> None:
     add.add_post("/console/logout", logout_submit, name="console_logout")
     add.add_get("/console", queue_page, name="console")
     add.add_get("/console/ws", console_ws, name="console_ws")
+    add.add_post("/console/handoffs/close", close_waiting_submit)
     add.add_get("/console/handoffs/" + ROW_ID, conversation_page, name="console_handoff")
     add.add_post(
         "/console/handoffs/" + ROW_ID + "/{action:claim|reply|release|resolve}", conversation_action

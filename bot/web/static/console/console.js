@@ -87,6 +87,23 @@ function startQueue() {
   const tickets = new Map();
   const waitingBody = document.getElementById("queue-body");
   const assignedBody = document.getElementById("assigned-body");
+  // Supervisors tick rows for the bulk close; the ticks survive a live re-render.
+  const bulkForm = document.getElementById("queue-table").dataset.bulkClose;
+  const selected = new Set(
+    [...document.querySelectorAll("input.app-select:checked")].map((box) => Number(box.value)));
+  const selectBox = (t) => {
+    const box = el("input", "app-select");
+    box.type = "checkbox";
+    box.name = "ids";
+    box.value = String(t.id);
+    box.setAttribute("form", bulkForm);
+    box.setAttribute("aria-label", `Select conversation ${t.id}`);
+    box.checked = selected.has(t.id);
+    box.addEventListener("change", () => {
+      if (box.checked) selected.add(t.id); else selected.delete(t.id);
+    });
+    return box;
+  };
   const render = (flashId) => {
     const all = [...tickets.values()].sort(queueOrder);
     const waiting = all.filter((t) => t.status === "queued");
@@ -97,6 +114,7 @@ function startQueue() {
       const wait = cell(formatWait(secondsSince(t.created_at)));
       wait.classList.add("app-wait");
       wait.dataset.created = t.created_at;
+      if (bulkForm) row.append(cell(selectBox(t)));
       row.append(cell(String(i + 1)), cell(tag(t.priority)), cell(t.channel), wait,
         cell(t.reason || "—"), cell(t.summary), cell(openLink(t)));
       if (t.id === flashId) row.classList.add("app-flash");
