@@ -203,3 +203,43 @@ async def test_console_pages_pass_axe(
                 assert await _axe(page) == [], path
         finally:
             await browser.close()
+
+
+async def test_a_supervisor_closes_ticked_requests_in_the_browser(
+    aiohttp_server: Any, staffed: Settings, fake_rasa: FakeRasa, chromium: Path
+) -> None:
+    """Issue 11, finding 6: a flood is cleared from the queue page; ticks survive updates."""
+    from playwright.async_api import async_playwright
+
+    server = await aiohttp_server(create_app(staffed))
+    base = f"http://{server.host}:{server.port}"
+    first = await _internal(base, "/internal/handoffs", {"conversation_id": "web:flood-a"})
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS
+        )
+        try:
+            # CSP bypassed only so axe-core can be injected at the end.
+            page = await (await browser.new_context(bypass_csp=True)).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(f"{base}/console/login")
+            await page.get_by_label("User name").fill("sup")
+            await page.get_by_label("Password").fill(PASSWORDS["sup"])
+            await page.get_by_role("button", name="Sign in").click()
+            await page.wait_for_url(f"{base}/console")
+            await page.wait_for_selector("body[data-live='true']")
+            await page.get_by_label(f"Select conversation {first['id']}").check()
+            # A new caller arrives while the supervisor is choosing: the tick stays.
+            second = await _internal(base, "/internal/handoffs", {"conversation_id": "web:real"})
+            await page.locator(f"#queue-body tr[data-ticket-id='{second['id']}']").wait_for()
+            assert await page.get_by_label(f"Select conversation {first['id']}").is_checked()
+            await page.get_by_role("button", name="Close selected requests").click()
+            await page.wait_for_url(f"{base}/console")
+            rows = page.locator("#queue-body tr")
+            await page.wait_for_function("document.querySelectorAll('#queue-body tr').length === 1")
+            assert await rows.first.get_attribute("data-ticket-id") == str(second["id"])
+            assert await _axe(page) == []
+            assert errors == []
+        finally:
+            await browser.close()
