@@ -1,9 +1,11 @@
-"""Plain functions that read amounts, dates and wishes from a message, and format money.
+"""Plain functions that read amounts, dates and wishes from a message.
 
 The NLU model extracts names (recipient, place, sector...); amounts ("over
 £40,000", "40k", "forty thousand"), comparisons, years and superlatives
 ("the largest") are read from the text here, with regular expressions, so
-they need no training data and behave predictably. No I/O, no state.
+they need no training data and behave predictably. Amounts themselves are
+found by `bot.core.money` (the one reader and writer of money); this module
+adds what a caller's comparison words mean. No I/O, no state.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Money and date formatting is shared with the web pages; re-exported here.
-from bot.awards.formatting import format_date, format_gbp, format_gbp_short
+from bot.awards.formatting import format_date
+from bot.core.money import find_amounts, format_gbp, format_gbp_short, words_to_digits
+from bot.core.money import read_amount as parse_amount
 from bot.core.numbers import CARDINALS
 
+# Re-exported for the award actions: money comes from bot.core.money, dates from here.
 __all__ = [
     "AmountRange",
     "DateRange",
@@ -38,31 +42,9 @@ __all__ = [
 #: Longest message we parse; hostile 10,000-character input is cut, not scanned.
 MAX_TEXT = 500
 
-_UNITS = CARDINALS
 #: Number words up to the tens, shared with the eligibility check's reading of years.
-UNIT_WORDS: dict[str, int] = _UNITS
+UNIT_WORDS: dict[str, int] = CARDINALS
 
-_SCALES = {"hundred": 100, "thousand": 1000, "grand": 1000, "million": 1_000_000}
-_NUMBER_WORD = "|".join(sorted([*_UNITS, *_SCALES], key=len, reverse=True))
-_WORD_RUN = re.compile(
-    rf"\b(?:{_NUMBER_WORD})(?:(?:\s+|-)(?:and\s+)?(?:{_NUMBER_WORD}))*\b", re.IGNORECASE
-)
-
-_MULTIPLIERS = {
-    "k": 1000,
-    "thousand": 1000,
-    "grand": 1000,
-    "m": 10**6,
-    "mn": 10**6,
-    "million": 10**6,
-}
-_MONEY = re.compile(
-    r"(?P<cur>£|\bgbp\s?)?"
-    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d+)?)"
-    r"(?:\s?(?P<mult>k|thousand|grand|mn|m|million)\b)?"
-    r"(?:\s?(?P<pounds>pounds?|quid|gbp)\b)?",
-    re.IGNORECASE,
-)
 _YEAR = re.compile(r"(?<![£\d,.])\b(20\d\d)\b(?![\d,]|\s?(?:k|m|pounds?|quid)\b)", re.IGNORECASE)
 _MONTHS = (
     {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
@@ -210,75 +192,6 @@ def _clip(text: str) -> str:
     return text[:MAX_TEXT]
 
 
-def words_to_digits(text: str) -> str:
-    """Replace written-out amounts with digits ("forty thousand" -> "40000").
-
-    Only runs that contain a scale word (hundred, thousand, grand, million)
-    are replaced, so "which one" or "a mutual" are left alone.
-
-    Args:
-        text: A message.
-
-    Returns:
-        The message with number-word runs replaced.
-
-    """
-
-    def convert(match: re.Match[str]) -> str:
-        words = [w for w in re.split(r"[\s-]+", match.group(0).lower()) if w and w != "and"]
-        if not any(w in _SCALES for w in words):
-            return match.group(0)
-        total, current = 0, 0
-        for word in words:
-            if word in _UNITS:
-                current += _UNITS[word]
-            elif word == "hundred":
-                current = max(current, 1) * 100
-            else:
-                total += max(current, 1) * _SCALES[word]
-                current = 0
-        return str(total + current)
-
-    return _WORD_RUN.sub(convert, _clip(text))
-
-
-def _money_matches(text: str) -> list[tuple[int, int, int, bool]]:
-    """Return (start, end, pence, explicit) for each amount; explicit = has £/k/pounds."""
-    found = []
-    for match in _MONEY.finditer(text):
-        number = match["num"].replace(",", "")
-        explicit = bool(match["cur"] or match["mult"] or match["pounds"])
-        if not explicit and len(number) == 4 and number.isdigit() and 2000 <= int(number) <= 2099:
-            continue  # a year, not an amount
-        multiplier = _MULTIPLIERS.get((match["mult"] or "").lower(), 1)
-        # Exact integer arithmetic, never float: "1.5m" -> 150,000,000 pence.
-        whole, _, frac = number.partition(".")
-        frac = (frac + "00")[:2] if multiplier == 1 else frac
-        if multiplier == 1:
-            pence = int(whole) * 100 + int(frac or 0)
-        else:
-            scale = 10 ** len(frac)
-            pence = (int(whole) * scale + int(frac or 0)) * multiplier * 100 // scale
-        found.append((match.start(), match.end(), pence, explicit))
-    return found
-
-
-def parse_amount(text: str) -> int | None:
-    """Return the first explicit amount in a message, in pence.
-
-    Args:
-        text: e.g. "awards over £40,000", "40k", "forty thousand pounds".
-
-    Returns:
-        Pence, or None when the message has no amount written with £, k, m or pounds.
-
-    """
-    for _, _, pence, explicit in _money_matches(words_to_digits(text)):
-        if explicit:
-            return pence
-    return None
-
-
 def parse_amount_range(text: str) -> AmountRange | None:
     """Read an amount filter: over/under/at least/between/around/exactly.
 
@@ -294,7 +207,7 @@ def parse_amount_range(text: str) -> AmountRange | None:
 
     """
     text = words_to_digits(text)
-    matches = _money_matches(text)
+    matches = [(m.start, m.end, m.pence, m.explicit) for m in find_amounts(text)]
     for index, (start, end, pence, explicit) in enumerate(matches):
         before, after = text[:start], text[end:]
         if index + 1 < len(matches) and _BETWEEN.search(before):

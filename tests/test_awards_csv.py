@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.__main__ import main
 from bot.awards.commands import export_csv, import_file, open_session
-from bot.awards.csv_io import COLUMNS, parse_amount_gbp, parse_csv_text, rows_to_csv
+from bot.awards.csv_io import COLUMNS, amount_gbp_pence, parse_csv_text, rows_to_csv
 from bot.config import Settings
 from bot.db.models import Alias, Award, AwardSupplier, ProgrammeFigure, Recipient, Supplier
 from tests.conftest import SEED_CSV
@@ -105,7 +105,7 @@ def test_duplicate_rows_and_future_dates() -> None:
     [("93000", 9_300_000), ("93,000", 9_300_000), ("£93,000", 9_300_000), ("55852.5", 5_585_250)],
 )
 def test_amounts_are_exact(raw: str, pence: int) -> None:
-    assert parse_amount_gbp(raw) == pence
+    assert amount_gbp_pence(raw) == pence
 
 
 def test_per_supplier_sme_flags_round_trip() -> None:

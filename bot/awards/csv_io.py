@@ -5,7 +5,8 @@ Columns (header row required, order free, extra columns ignored with a warning):
     recipient, public_body, service_area, amount_gbp, suppliers, sme_supplier,
     stage, region, announced, support, source
 
-- amount_gbp: pounds, e.g. 93000, 93,000, £93,000 or 55852.50 (read as Decimal).
+- amount_gbp: pounds, e.g. 93000, 93,000, £93,000 or 55852.50 (read exactly by
+  `bot.core.money.parse_pounds`: no exponents, words or signs).
 - suppliers: one or more names separated by ";".
 - sme_supplier: yes/no/unknown for the award (does the bid include an SME?), or
   one value per supplier separated by ";" when known supplier by supplier.
@@ -23,10 +24,10 @@ import datetime as dt
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from bot.awards.aliases import clean_name
+from bot.core.money import AmountError, format_pounds, parse_pounds
 from bot.core.vocabulary import REGIONS, SME_FLAGS, STAGES
 
 COLUMNS = (
@@ -146,8 +147,8 @@ class ParseResult:
         return sorted({error.line for error in self.errors})
 
 
-def parse_amount_gbp(raw: str) -> int:
-    """Parse a pounds amount into pence, exactly (Decimal, never float).
+def amount_gbp_pence(raw: str) -> int:
+    """Read the amount_gbp column into pence, with the reason staff see when it is wrong.
 
     Args:
         raw: e.g. "93000", "£93,000", "55852.50".
@@ -159,41 +160,19 @@ def parse_amount_gbp(raw: str) -> int:
         ValueError: With the reason when the amount is invalid.
 
     """
-    text = raw.strip().replace(",", "").removeprefix("£").strip()
-    if not text:
-        raise ValueError("amount_gbp is empty")
+    shown = raw.strip()
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"amount_gbp {raw.strip()!r} is not a number of pounds") from None
-    if not amount.is_finite():
-        raise ValueError(f"amount_gbp {raw.strip()!r} is not a number of pounds")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        raise ValueError(f"amount_gbp {raw.strip()!r} has more than two decimal places")
-    if amount <= 0:
-        raise ValueError(f"amount_gbp must be more than zero, got {raw.strip()!r}")
-    pence = int(amount * 100)
-    if pence > MAX_AWARD_PENCE:
-        raise ValueError(
-            f"amount_gbp {raw.strip()!r} is more than £10,000,000 (the whole programme); "
-            "is it in pence?"
-        )
-    return pence
-
-
-def format_amount_gbp(pence: int) -> str:
-    """Format pence for the CSV's amount_gbp column ("93000" or "55852.50").
-
-    Args:
-        pence: Amount in pence.
-
-    Returns:
-        Pounds without thousands separators.
-
-    """
-    pounds, rest = divmod(pence, 100)
-    return str(pounds) if rest == 0 else f"{pounds}.{rest:02d}"
+        return parse_pounds(raw, min_pence=1, max_pence=MAX_AWARD_PENCE)
+    except AmountError as error:
+        reasons = {
+            "empty": "amount_gbp is empty",
+            "not_a_number": f"amount_gbp {shown!r} is not a number of pounds",
+            "precision": f"amount_gbp {shown!r} has more than two decimal places",
+            "too_small": f"amount_gbp must be more than zero, got {shown!r}",
+            "too_large": f"amount_gbp {shown!r} is more than £10,000,000 (the whole programme); "
+            "is it in pence?",
+        }
+        raise ValueError(reasons[error.problem]) from None
 
 
 def parse_announced(raw: str, today: dt.date | None = None) -> tuple[dt.date, str]:
@@ -351,7 +330,7 @@ def validate_record(
 
     amount = 0
     try:
-        amount = parse_amount_gbp(record.get("amount_gbp") or "")
+        amount = amount_gbp_pence(record.get("amount_gbp") or "")
     except ValueError as exc:
         reasons.append(str(exc))
 
@@ -513,7 +492,7 @@ def rows_to_csv(rows: Iterable[AwardRow]) -> str:
                 row.recipient,
                 row.public_body,
                 row.sector,
-                format_amount_gbp(row.amount_pence),
+                format_pounds(row.amount_pence),
                 "; ".join(s.name for s in row.suppliers),
                 sme_column(row.suppliers, row.sme_supplier),
                 row.stage,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.money import spoken_amounts
 from bot.core.phone import spoken_groups
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()]+[^\s<>().,;:!?'\"]", re.IGNORECASE)
@@ -17,12 +18,6 @@ _MD_MARKS = re.compile(r"(\*\*|__|\*|`)")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+", re.MULTILINE)
 _EMOJI = re.compile("[\U0001f000-\U0001faff\U00002600-\U000027bf\U0000fe0f\U0001f1e6-\U0001f1ff]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-# £ amounts: "£93,000", "£1.7m", "£10 million", "£500k", "£25,000.50".
-_AMOUNT = re.compile(
-    r"£\s?(?P<num>\d{1,3}(?:,\d{3})+|\d+)(?P<dec>\.\d+)?"
-    r"(?:\s?(?P<unit>million|billion|bn|m|k)\b)?",
-    re.IGNORECASE,
-)
 # UK numbers as written in our content: national (0...) or +44, with or without spaces.
 _PHONE = re.compile(r"(?<![\d£.,])(?:\+44\s?\(?0?\)?\s?|0)\d(?:[\s-]?\d){8,9}(?![\d,])")
 
@@ -42,32 +37,6 @@ def speak_phone_number(raw: str) -> str:
         e.g. "0 8 4 5, 5 3 9, 0 5 4 3".
     """
     return ", ".join(_grouped(g) for g in spoken_groups(raw))
-
-
-def speak_amount(match: re.Match[str]) -> str:
-    """Reads a £ amount naturally: "93 thousand pounds", "1.7 million pounds"."""
-    whole = int(match.group("num").replace(",", ""))
-    decimals = match.group("dec") or ""
-    unit = (match.group("unit") or "").lower()
-    if unit in ("m", "million"):
-        return f"{whole}{decimals} million pounds"
-    if unit in ("bn", "billion"):
-        return f"{whole}{decimals} billion pounds"
-    if unit == "k":
-        return f"{whole}{decimals} thousand pounds"
-    pence = ""
-    if decimals and int(decimals[1:] or 0):
-        pence = f" and {int(decimals[1:3].ljust(2, '0'))} pence"
-    if whole >= 1_000_000 and whole % 100_000 == 0:
-        millions = f"{whole / 1_000_000:g}"
-        return f"{millions} million pounds{pence}"
-    if whole >= 1000:
-        thousands, rest = divmod(whole, 1000)
-        if thousands >= 1000:
-            return f"{whole:,} pounds{pence}"
-        spoken = f"{thousands} thousand" + (f" {rest}" if rest else "")
-        return f"{spoken} pounds{pence}"
-    return f"{whole} pound{'s' if whole != 1 else ''}{pence}"
 
 
 def _without_links(text: str) -> str:
@@ -97,5 +66,5 @@ def to_speech(text: str) -> str:
     text = _MD_MARKS.sub("", text)
     text = _EMOJI.sub("", text)
     text = _PHONE.sub(lambda m: speak_phone_number(m.group(0)), text)
-    text = _AMOUNT.sub(speak_amount, text)
+    text = spoken_amounts(text)  # "£93,000" -> "93 thousand pounds" (bot.core.money)
     return re.sub(r"[ \t]+", " ", re.sub(r"\s*\n+\s*", " ", text)).strip()

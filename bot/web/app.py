@@ -16,8 +16,8 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.awards.formatting import format_gbp
 from bot.config import Settings
+from bot.core.money import format_gbp
 from bot.web import awards, headers
 from bot.web.console import setup_console
 from bot.web.context import SETTINGS, STATIC_DIR, TEMPLATES_DIR, database_ctx, request_session

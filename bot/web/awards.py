@@ -15,10 +15,8 @@ names first, amounts to integers).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +24,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.awards.csv_io import format_announced, rows_to_csv
-from bot.awards.formatting import format_date, format_gbp
+from bot.awards.formatting import format_date
 from bot.awards.matching import NameIndex, match_key
 from bot.awards.repository import (
     ORDERS,
@@ -40,6 +38,7 @@ from bot.awards.repository import (
     programme_figures,
     search_awards,
 )
+from bot.core.money import MAX_PENCE, AmountError, format_gbp, format_pounds, parse_pounds
 from bot.web.context import request_session
 from bot.web.headers import PAGE_HEADERS
 
@@ -53,8 +52,6 @@ MAX_PARAM_LENGTH = 200
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
 PAGE_SIZE_HTML = 50
-MAX_PENCE = 10**14  # far above any award; keeps integers within BIGINT
-_POUNDS = re.compile(r"^£?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$")
 _SECURITY_HEADERS = PAGE_HEADERS
 
 
@@ -118,8 +115,8 @@ class AwardFilters:
             "sector": self.sector,
             "region": self.region,
             "supplier": self.supplier,
-            "min_amount": _pounds_text(self.min_pence),
-            "max_amount": _pounds_text(self.max_pence),
+            "min_amount": None if self.min_pence is None else format_pounds(self.min_pence),
+            "max_amount": None if self.max_pence is None else format_pounds(self.max_pence),
             "sort": None if self.sort == "latest" else self.sort,
             "page": None if self.page == 1 else self.page,
         }
@@ -127,15 +124,8 @@ class AwardFilters:
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
 
 
-def _pounds_text(pence: int | None) -> str | None:
-    if pence is None:
-        return None
-    pounds, rest = divmod(pence, 100)
-    return str(pounds) if not rest else f"{pounds}.{rest:02d}"
-
-
-def parse_pounds(field: str, raw: str) -> int:
-    """Parse an amount in pounds typed into a filter.
+def _amount(field: str, raw: str) -> int:
+    """Read an amount filter in pounds (bot.core.money's strict reader).
 
     Args:
         field: Parameter name (for the error).
@@ -148,17 +138,15 @@ def parse_pounds(field: str, raw: str) -> int:
         FilterError: If it is not a non-negative amount of pounds.
 
     """
-    text = raw.strip()
     label = _AMOUNT_LABELS.get(field, field)
-    if not _POUNDS.match(text):
-        raise FilterError(field, f"{label} must be an amount in pounds, like 40000 or £40,000")
     try:
-        pence = int(Decimal(text.replace(",", "").replace("£", "").strip()) * 100)
-    except InvalidOperation:
-        raise FilterError(field, f"{label} must be an amount in pounds") from None
-    if pence > MAX_PENCE:
-        raise FilterError(field, f"{label} is too large")
-    return pence
+        return parse_pounds(raw, min_pence=0, max_pence=MAX_PENCE)
+    except AmountError as error:
+        if error.problem == "too_large":
+            raise FilterError(field, f"{label} is too large") from None
+        raise FilterError(
+            field, f"{label} must be an amount in pounds, like 40000 or £40,000"
+        ) from None
 
 
 def _whole(field: str, raw: str, low: int, high: int | None = None) -> int:
@@ -211,9 +199,9 @@ def parse_filters(
             raise FilterError(field, f"{field} contains an invalid character")
     min_pence = max_pence = None
     if params.get("min_amount", "").strip():
-        min_pence = parse_pounds("min_amount", params["min_amount"])
+        min_pence = _amount("min_amount", params["min_amount"])
     if params.get("max_amount", "").strip():
-        max_pence = parse_pounds("max_amount", params["max_amount"])
+        max_pence = _amount("max_amount", params["max_amount"])
     if min_pence is not None and max_pence is not None and min_pence > max_pence:
         raise FilterError("min_amount", "Minimum amount must not be more than the maximum amount")
     sort = params.get("sort", "").strip() or "latest"
