@@ -14,7 +14,7 @@ from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -25,8 +25,18 @@ from actions.award_answers import Answer, database_trouble
 from actions.endpoint import ConfiguredAction
 from bot.config import Settings
 from bot.db.session import create_engine, create_sessionmaker
+from bot.nlu.segments import question_count
 
 logger = logging.getLogger(__name__)
+
+
+def send(dispatcher: CollectingDispatcher, answer: Answer) -> None:
+    """Sends an answer's replies: award wording as text, domain responses by name."""
+    for reply in answer.replies:
+        if reply.response:
+            dispatcher.utter_message(response=reply.response, buttons=reply.buttons)
+        else:
+            dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
 
 
 class RegisterAction(ConfiguredAction):
@@ -55,18 +65,21 @@ class RegisterAction(ConfiguredAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """Answers in one short session; a database error gets the one apology."""
+        answer = await self.answer_for(tracker)
+        send(dispatcher, answer)
+        return answer.events()
+
+    async def answer_for(self, tracker: Tracker) -> Answer:
+        """The answer to ``tracker``'s latest message, or the apology if the register fails.
+
+        The several-questions action answers an award piece of a message with this.
+        """
         try:
             async with self._session_factory()() as session:
-                answer = await self.answer(session, tracker)
+                return await self.answer(session, tracker)
         except SQLAlchemyError:
             logger.exception("%s: the awards register could not be read", self.name())
-            answer = database_trouble()
-        for reply in answer.replies:
-            if reply.response:
-                dispatcher.utter_message(response=reply.response, buttons=reply.buttons)
-            else:
-                dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
-        return answer.events()
+            return database_trouble()
 
     def _session_factory(self) -> sessionmaker:
         if self._sessions is None:
@@ -85,6 +98,19 @@ class ActionAwardLookup(RegisterAction):
     async def answer(self, session: AsyncSession, tracker: Tracker) -> Answer:
         """Look up awards; the ones found are remembered for follow-ups."""
         return await award_answers.look_up(session, tracker, self.settings.public_base_url)
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Answers the award question; a message that also asks others goes to them all.
+
+        "how do we apply, and what did Knowsley get?" reads as an award question;
+        the several-questions action answers each of its questions, this one too.
+        """
+        text = str(tracker.latest_message.get("text") or "")
+        if not text.startswith("/") and question_count(text) >= 2:
+            return [FollowupAction("action_answer_several")]
+        return await super().run(dispatcher, tracker, domain)
 
 
 class ActionAwardTotals(RegisterAction):
