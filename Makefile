@@ -95,8 +95,12 @@ unit: $(VENV)/.installed ## the fast tests (no model, no browser, no npm)
 rasa-validate: $(VENV)/.installed ## rasa data validate --fail-on-warnings
 	$(RASA) data validate --fail-on-warnings --quiet
 
-rasa-test-stories: train ## the conversation tests (tests/test_stories.yml)
-	$(RASA) test core --model models/current.tar.gz --stories tests/test_stories.yml \
+# --e2e: each story's user text goes through the NLU (intent and entities checked),
+# not only its labels through the dialogue policies. Rasa's test replays the stories'
+# action events rather than running the actions; tests/test_callers.py (simulated
+# callers and the button crawl) talks to the whole stack with the actions running.
+rasa-test-stories: train ## the conversation tests (tests/test_stories.yml), NLU included
+	$(RASA) test core --e2e --model models/current.tar.gz --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out reports/stories --quiet
 
 pytest: train browser haproxy frontend ## every pytest test, the sealed held-out gate included
