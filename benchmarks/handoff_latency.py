@@ -124,9 +124,13 @@ class Caller:
         return future
 
     async def connect(self, timeout: float) -> None:
-        """Connects over WebSocket and waits for ``session_confirm``."""
+        """Connects (polling, then the WebSocket upgrade) and waits for ``session_confirm``.
+
+        Polling first, as browsers and rasa-webchat do: behind the cluster's HAProxy
+        the engine.io session id (`?sid=`) is what keeps a client on one Rasa.
+        """
         await bounded(
-            self.client.connect(self.url, transports=["websocket"]),
+            self.client.connect(self.url, transports=["polling", "websocket"]),
             timeout,
             f"caller {self.index} connecting",
         )
@@ -187,7 +191,7 @@ class Console:
             event = frame.json()
             self.events += 1
             if event.get("type") == "message":
-                text = (event.get("message") or {}).get("text")
+                text = str((event.get("message") or {}).get("text") or "")
                 future = self.expected.pop(text, None)
                 if future is not None and not future.done():
                     future.set_result(now)
