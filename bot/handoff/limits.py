@@ -56,7 +56,7 @@ async def check_new_ticket(
         raise HandoffRefused(
             "too_many",
             "Too many conversations from one place are waiting for an adviser.",
-            status=429,
+            kind="too_many",
         )
 
 
@@ -102,5 +102,5 @@ async def check_new_callback(
     )
     if int(recent or 0) >= settings.hotline_max_callbacks_per_client:
         raise HandoffRefused(
-            "too_many", "Too many callbacks were booked from one place today.", status=429
+            "too_many", "Too many callbacks were booked from one place today.", kind="too_many"
         )

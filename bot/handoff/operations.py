@@ -68,7 +68,7 @@ async def claim(
         `{"ticket": ..., "delivered": bool, "warning"?: str}`.
 
     Raises:
-        HandoffError: 404, or 409 if it is not waiting.
+        HandoffError: not_found, or conflict if it is not waiting.
 
     """
     view = await service.transition(
@@ -118,7 +118,8 @@ async def reply(
         `{"message": {...}}`.
 
     Raises:
-        HandoffError: 404; 409 not assigned to `staff`; 502 Rasa did not take it.
+        HandoffError: not_found; conflict not assigned to `staff`; bad_gateway Rasa did
+            not take it.
 
     """
     view = await service.require_assigned_to(session, ticket_id, staff)
@@ -128,7 +129,9 @@ async def reply(
             [bot_message(text, sender="staff", staff_name=staff.public_name)],
         )
     except RasaUnavailable as exc:
-        raise HandoffError(502, f"The reply was not delivered to the caller: {exc}") from exc
+        raise HandoffError(
+            "bad_gateway", f"The reply was not delivered to the caller: {exc}"
+        ) from exc
     message = await service.add_message(session, view.ticket, "staff", text, staff=staff)
     await audit(session, staff, "handoff.reply", f"handoff:{ticket_id}", length=len(text))
     await session.commit()
@@ -145,7 +148,7 @@ async def typing(
     """Show "Adviser is typing" to the caller (the console throttles to one per 3 s).
 
     Raises:
-        HandoffError: 404; 409 not assigned to `staff`.
+        HandoffError: not_found; conflict not assigned to `staff`.
 
     """
     view = await service.require_assigned_to(session, ticket_id, staff)
@@ -200,7 +203,7 @@ async def release(
     """Hand the conversation back to the bot (assigned → released).
 
     Raises:
-        HandoffError: 404; 409 not assigned (to `staff`, for agents).
+        HandoffError: not_found; conflict not assigned (to `staff`, for agents).
 
     """
     return await _back_to_bot(
@@ -222,7 +225,7 @@ async def resolve(
     """Close the conversation as handled, then ask the caller for a rating.
 
     Raises:
-        HandoffError: 404; 409 not assigned (to `staff`, for agents).
+        HandoffError: not_found; conflict not assigned (to `staff`, for agents).
 
     """
     return await _back_to_bot(
@@ -332,12 +335,12 @@ async def relay_caller_message(
         `{"ticket_id", "stored": bool}` (False: this `message_id` was stored before).
 
     Raises:
-        HandoffError: 404 when the conversation has no open ticket.
+        HandoffError: not_found when the conversation has no open ticket.
 
     """
     ticket = await service.open_ticket_for(session, conversation_id)
     if ticket is None:
-        raise HandoffError(404, "this conversation has no open handoff")
+        raise HandoffError("not_found", "this conversation has no open handoff")
     message = await service.add_message(session, ticket, "caller", text, message_id=message_id)
     await session.commit()
     if message is not None:

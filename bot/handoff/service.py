@@ -13,7 +13,7 @@ import datetime as dt
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import case, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -69,32 +69,40 @@ async def lock_queue(session: AsyncSession) -> None:
         )
 
 
+#: What kind of failure a `HandoffError` is; the web layer maps each kind to an
+#: HTTP status in one table (`bot.web.errors.STATUS_BY_KIND`), the domain knows no HTTP.
+ErrorKind = Literal["not_found", "conflict", "forbidden", "refused", "too_many", "bad_gateway"]
+
+
 class HandoffError(Exception):
-    """A request the handoff cannot carry out (mapped to an HTTP status by the web layer).
+    """A request the handoff cannot carry out.
 
     Attributes:
-        status: HTTP status: 404 not found, 409 wrong state, 403 not allowed.
+        kind: "not_found" (no such ticket, callback or response), "conflict"
+            (wrong state, someone else's), "forbidden" (not allowed), "refused"
+            (no new ticket or callback now), "too_many" (a flood limit) or
+            "bad_gateway" (Rasa did not take it).
         message: What is wrong, for the user.
 
     """
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, kind: ErrorKind, message: str) -> None:
         super().__init__(message)
-        self.status = status
+        self.kind: ErrorKind = kind
         self.message = message
 
 
 class HandoffRefused(HandoffError):
-    """No new ticket or callback now (409, or 429 for a flood limit).
+    """No new ticket or callback now ("refused", or "too_many" for a flood limit).
 
     Attributes:
         reason: "closed", "queue_full", "too_many" or "already_booked", for the
-            bot to explain.
+            bot to explain (the internal API returns it beside the message).
 
     """
 
-    def __init__(self, reason: str, message: str, status: int = 409) -> None:
-        super().__init__(status, message)
+    def __init__(self, reason: str, message: str, kind: ErrorKind = "refused") -> None:
+        super().__init__(kind, message)
         self.reason = reason
 
 
@@ -160,12 +168,12 @@ async def get_ticket(session: AsyncSession, ticket_id: int) -> TicketView:
     """Load one ticket with its assignee.
 
     Raises:
-        HandoffError: 404 if there is none.
+        HandoffError: not_found if there is none.
 
     """
     row = (await session.execute(_ticket_query().where(HandoffTicket.id == ticket_id))).first()
     if row is None:
-        raise HandoffError(404, f"there is no handoff {ticket_id}")
+        raise HandoffError("not_found", f"there is no handoff {ticket_id}")
     return TicketView(row[0], row[1], row[2])
 
 
@@ -424,7 +432,7 @@ async def transition(
         The updated ticket.
 
     Raises:
-        HandoffError: 404 no such ticket; 409 wrong status or someone else's.
+        HandoffError: not_found no such ticket; conflict wrong status or someone else's.
 
     """
     condition = [HandoffTicket.id == ticket_id, HandoffTicket.status.in_(list(allowed))]
@@ -443,10 +451,12 @@ async def transition(
         status = view.ticket.status
         if view.assigned_username and (status in allowed or status == "assigned"):
             raise HandoffError(
-                409, f"cannot {action}: this conversation is with {view.assigned_name}"
+                "conflict", f"cannot {action}: this conversation is with {view.assigned_name}"
             )
         wanted = " or ".join(allowed)
-        raise HandoffError(409, f"cannot {action} a handoff that is {status}; it must be {wanted}")
+        raise HandoffError(
+            "conflict", f"cannot {action} a handoff that is {status}; it must be {wanted}"
+        )
     session.expire_all()
     return await get_ticket(session, ticket_id)
 
@@ -455,16 +465,16 @@ async def require_assigned_to(session: AsyncSession, ticket_id: int, staff: Staf
     """Load a ticket that `staff` may write to (assigned to them; supervisors: any assigned).
 
     Raises:
-        HandoffError: 404 no ticket; 409 not assigned, or assigned to someone else.
+        HandoffError: not_found no ticket; conflict not assigned, or assigned to someone else.
 
     """
     view = await get_ticket(session, ticket_id)
     if view.ticket.status != "assigned":
         raise HandoffError(
-            409, f"cannot reply to a handoff that is {view.ticket.status}; claim it first"
+            "conflict", f"cannot reply to a handoff that is {view.ticket.status}; claim it first"
         )
     if view.ticket.assigned_to != staff.id and not staff.is_supervisor:
-        raise HandoffError(409, f"this conversation is with {view.assigned_name}")
+        raise HandoffError("conflict", f"this conversation is with {view.assigned_name}")
     return view
 
 

@@ -79,7 +79,7 @@ async def conversation_detail(
         `history_note` (why the pre-handoff part is missing, or None).
 
     Raises:
-        HandoffError: 404 if there is no such ticket.
+        HandoffError: not_found if there is no such ticket.
 
     """
     view = await service.get_ticket(session, ticket_id)

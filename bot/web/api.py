@@ -13,7 +13,8 @@
     GET  /api/figures, GET /api/audit              supervisors
 
 Everything but login needs a session (cookie + CSRF header for writes, or Bearer).
-Wrong state is a 409 with `{"error"}` saying why, bad input a 400 naming the field.
+Wrong state is a 409 with `{"error"}` saying why, bad input a 400 naming the field:
+handlers raise `HandoffError` or `InputError` and `bot.web.errors` answers.
 """
 
 from __future__ import annotations
@@ -50,10 +51,6 @@ def _ticket_id(request: web.Request) -> int:
     return int(request.match_info["id"])
 
 
-def _handoff_error(error: HandoffError) -> web.Response:
-    return json_error(error.status, error.message)
-
-
 async def login(request: web.Request) -> web.Response:
     """`POST /api/login`: check credentials (with lockout) and open a session.
 
@@ -62,12 +59,9 @@ async def login(request: web.Request) -> web.Response:
         401 bad credentials; 429 locked out.
 
     """
-    try:
-        body = await read_json(request)
-        username = text_field(body, "username", max_length=80)
-        password = text_field(body, "password", max_length=256, strip=False)
-    except InputError as error:
-        return error.response()
+    body = await read_json(request)
+    username = text_field(body, "username", max_length=80)
+    password = text_field(body, "password", max_length=256, strip=False)
     assert username is not None and password is not None
     settings = request.app[SETTINGS]
     result = await sign_in(request, username, password)
@@ -136,10 +130,7 @@ def parse_statuses(raw: str | None) -> list[str]:
 
 async def list_handoffs(request: web.Request) -> web.Response:
     """`GET /api/handoffs?status=...`: tickets, urgent first then longest waiting."""
-    try:
-        statuses = parse_statuses(request.query.get("status"))
-    except InputError as error:
-        return error.response()
+    statuses = parse_statuses(request.query.get("status"))
     async with request_session(request) as session:
         views = await service.list_tickets(session, statuses)
     now = utcnow()
@@ -154,12 +145,7 @@ async def list_handoffs(request: web.Request) -> web.Response:
 async def get_handoff(request: web.Request) -> web.Response:
     """`GET /api/handoffs/{id}`: the ticket, its transcript and the bot's summary."""
     async with request_session(request) as session:
-        try:
-            body = await conversation_detail(
-                session, request.app[HANDOFF].rasa, _ticket_id(request)
-            )
-        except HandoffError as error:
-            return _handoff_error(error)
+        body = await conversation_detail(session, request.app[HANDOFF].rasa, _ticket_id(request))
     return web.json_response(body)
 
 
@@ -168,17 +154,14 @@ async def _run(request: web.Request, action: str) -> web.Response:
     runtime = request.app[HANDOFF]
     ticket_id = _ticket_id(request)
     async with request_session(request) as session:
-        try:
-            if action == "claim":
-                body = await operations.claim(runtime, session, staff, ticket_id)
-            elif action == "release":
-                body = await operations.release(runtime, session, staff, ticket_id)
-            elif action == "resolve":
-                body = await operations.resolve(runtime, session, staff, ticket_id)
-            else:
-                body = await operations.typing(runtime, session, staff, ticket_id)
-        except HandoffError as error:
-            return _handoff_error(error)
+        if action == "claim":
+            body = await operations.claim(runtime, session, staff, ticket_id)
+        elif action == "release":
+            body = await operations.release(runtime, session, staff, ticket_id)
+        elif action == "resolve":
+            body = await operations.resolve(runtime, session, staff, ticket_id)
+        else:
+            body = await operations.typing(runtime, session, staff, ticket_id)
     return web.json_response(body)
 
 
@@ -222,10 +205,7 @@ async def close_waiting(request: web.Request) -> web.Response:
 
     """
     staff = require_supervisor(request)
-    try:
-        ids = ticket_ids_field(await read_json(request))
-    except InputError as error:
-        return error.response()
+    ids = ticket_ids_field(await read_json(request))
     async with request_session(request) as session:
         body = await operations.close_waiting(request.app[HANDOFF], session, staff, ids)
     return web.json_response(body)
@@ -238,18 +218,12 @@ async def typing(request: web.Request) -> web.Response:
 
 async def reply(request: web.Request) -> web.Response:
     """`POST /api/handoffs/{id}/reply {"text"}`: message the caller (201)."""
-    try:
-        text = text_field(await read_json(request), "text", max_length=MAX_REPLY)
-    except InputError as error:
-        return error.response()
+    text = text_field(await read_json(request), "text", max_length=MAX_REPLY)
     assert text is not None
     async with request_session(request) as session:
-        try:
-            body = await operations.reply(
-                request.app[HANDOFF], session, current_staff(request), _ticket_id(request), text
-            )
-        except HandoffError as error:
-            return _handoff_error(error)
+        body = await operations.reply(
+            request.app[HANDOFF], session, current_staff(request), _ticket_id(request), text
+        )
     return web.json_response(body, status=201)
 
 
@@ -257,7 +231,7 @@ async def list_callbacks(request: web.Request) -> web.Response:
     """`GET /api/callbacks?status=open|done`: callback requests (open first)."""
     status = request.query.get("status") or None
     if status not in (None, "open", "done"):
-        return json_error(400, "status must be open or done", field="status")
+        raise InputError("status must be open or done", "status")
     async with request_session(request) as session:
         callbacks = await service.list_callbacks(session, status)
     items = [service.callback_json(c) for c in callbacks]
@@ -270,7 +244,7 @@ async def mark_callback_done(
     """Mark a callback request done (shared by the API and the console form).
 
     Raises:
-        HandoffError: 404 no such request; 409 already done.
+        HandoffError: not_found no such request; conflict already done.
 
     """
     staff = current_staff(request)
@@ -283,9 +257,9 @@ async def mark_callback_done(
         )
         callback = await session.get(CallbackRequest, callback_id)
         if callback is None:
-            raise HandoffError(404, f"there is no callback request {callback_id}")
+            raise HandoffError("not_found", f"there is no callback request {callback_id}")
         if result.rowcount == 0:
-            raise HandoffError(409, "this callback request is already done")
+            raise HandoffError("conflict", "this callback request is already done")
         await accounts.audit(session, staff, "callback.done", f"callback:{callback_id}")
         await session.commit()
         await session.refresh(callback)
@@ -296,14 +270,9 @@ async def mark_callback_done(
 
 async def callback_done(request: web.Request) -> web.Response:
     """`POST /api/callbacks/{id}/done {"notes"?}`: mark a callback request done."""
-    try:
-        body = await read_json(request, required=False)
-        notes = text_field(body, "notes", required=False, max_length=2000)
-        done = await mark_callback_done(request, _ticket_id(request), notes)
-    except InputError as error:
-        return error.response()
-    except HandoffError as error:
-        return _handoff_error(error)
+    body = await read_json(request, required=False)
+    notes = text_field(body, "notes", required=False, max_length=2000)
+    done = await mark_callback_done(request, _ticket_id(request), notes)
     return web.json_response(done)
 
 
@@ -330,7 +299,7 @@ async def save_canned(
     """Create or update a canned response (supervisors; shared with the console form).
 
     Raises:
-        HandoffError: 404 no such response; 409 the title is taken.
+        HandoffError: not_found no such response; conflict the title is taken.
 
     """
     staff = require_supervisor(request)
@@ -341,14 +310,14 @@ async def save_canned(
         else:
             found = await session.get(CannedResponse, canned_id)
             if found is None:
-                raise HandoffError(404, f"there is no canned response {canned_id}")
+                raise HandoffError("not_found", f"there is no canned response {canned_id}")
             canned = found
             canned.title, canned.text, canned.updated_at = title, text, utcnow()
         try:
             await session.flush()
         except IntegrityError:
             await session.rollback()
-            raise HandoffError(409, f"a canned response called {title!r} exists") from None
+            raise HandoffError("conflict", f"a canned response called {title!r} exists") from None
         await accounts.audit(session, staff, "canned.save", f"canned:{canned.id}", title=title)
         await session.commit()
         return canned_json(canned)
@@ -358,14 +327,14 @@ async def delete_canned_response(request: web.Request, canned_id: int) -> None:
     """Delete a canned response (supervisors).
 
     Raises:
-        HandoffError: 404 no such response.
+        HandoffError: not_found no such response.
 
     """
     staff = require_supervisor(request)
     async with request_session(request) as session:
         result = await session.execute(delete(CannedResponse).where(CannedResponse.id == canned_id))
         if result.rowcount == 0:
-            raise HandoffError(404, f"there is no canned response {canned_id}")
+            raise HandoffError("not_found", f"there is no canned response {canned_id}")
         await accounts.audit(session, staff, "canned.delete", f"canned:{canned_id}")
         await session.commit()
 
@@ -381,35 +350,22 @@ async def _canned_body(request: web.Request) -> tuple[str, str]:
 async def create_canned(request: web.Request) -> web.Response:
     """`POST /api/canned {"title", "text"}` (supervisors): 201."""
     require_supervisor(request)
-    try:
-        title, text = await _canned_body(request)
-        body = await save_canned(request, None, title, text)
-    except InputError as error:
-        return error.response()
-    except HandoffError as error:
-        return _handoff_error(error)
+    title, text = await _canned_body(request)
+    body = await save_canned(request, None, title, text)
     return web.json_response(body, status=201)
 
 
 async def update_canned(request: web.Request) -> web.Response:
     """`PUT /api/canned/{id} {"title", "text"}` (supervisors)."""
     require_supervisor(request)
-    try:
-        title, text = await _canned_body(request)
-        body = await save_canned(request, _ticket_id(request), title, text)
-    except InputError as error:
-        return error.response()
-    except HandoffError as error:
-        return _handoff_error(error)
+    title, text = await _canned_body(request)
+    body = await save_canned(request, _ticket_id(request), title, text)
     return web.json_response(body)
 
 
 async def delete_canned(request: web.Request) -> web.Response:
     """`DELETE /api/canned/{id}` (supervisors): 204."""
-    try:
-        await delete_canned_response(request, _ticket_id(request))
-    except HandoffError as error:
-        return _handoff_error(error)
+    await delete_canned_response(request, _ticket_id(request))
     return web.Response(status=204)
 
 

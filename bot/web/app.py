@@ -21,6 +21,7 @@ from bot.core.money import format_gbp
 from bot.web import awards, headers
 from bot.web.console import setup_console
 from bot.web.context import SETTINGS, STATIC_DIR, TEMPLATES_DIR, database_ctx, request_session
+from bot.web.errors import error_middleware
 from bot.web.openapi import setup_openapi
 from bot.web.privacy import setup_privacy
 from bot.web.widget import setup_widget
@@ -69,6 +70,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/health", health, name="health")
     awards.setup_routes(app)
     setup_console(app)  # handoff: staff console, staff and internal APIs
+    # After setup_console's access middleware, so inside it: error answers get the
+    # staff headers the handlers' own answers get.
+    app.middlewares.append(error_middleware)
     setup_widget(app)  # the web chat widget and its demo page
     setup_privacy(app)  # the notice, erasure and access, the retention schedule
     setup_openapi(app)  # GET /api/openapi.json, the JSON APIs' description

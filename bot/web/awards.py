@@ -41,6 +41,7 @@ from bot.awards.repository import (
 from bot.core.money import MAX_PENCE, AmountError, format_gbp, format_pounds, parse_pounds
 from bot.web.context import request_session
 from bot.web.headers import PAGE_HEADERS
+from bot.web.validation import InputError
 
 CAVEAT = (
     "This register lists the published awards we know of. It is incomplete: "
@@ -55,8 +56,8 @@ PAGE_SIZE_HTML = 50
 _SECURITY_HEADERS = PAGE_HEADERS
 
 
-class FilterError(ValueError):
-    """A filter value is invalid.
+class FilterError(InputError):
+    """A filter value is invalid (an `InputError`: the API answers 400 `{"error", "field"}`).
 
     Attributes:
         field: The query-string parameter.
@@ -64,10 +65,10 @@ class FilterError(ValueError):
 
     """
 
+    field: str
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+        super().__init__(message, field)
 
 
 @dataclass(frozen=True)
@@ -270,10 +271,6 @@ def caveat_text(figures: Mapping[str, FigureView]) -> str:
     return CAVEAT.format(contracts=contracts.value, as_of=format_date(contracts.as_of))
 
 
-def _json_error(error: FilterError) -> web.Response:
-    return web.json_response({"error": error.message, "field": error.field}, status=400)
-
-
 async def api_awards(request: web.Request) -> web.Response:
     """`GET /api/awards`: filtered, paginated awards as JSON.
 
@@ -287,10 +284,7 @@ async def api_awards(request: web.Request) -> web.Response:
     """
     async with request_session(request) as session:
         indexes = await load_name_indexes(session)
-        try:
-            filters = parse_filters(request.query, indexes)
-        except FilterError as error:
-            return _json_error(error)
+        filters = parse_filters(request.query, indexes)  # FilterError: the middleware's 400
         result = await search_awards(session, filters.query(), indexes)
         figures = await programme_figures(session)
     body = {

@@ -9,6 +9,9 @@
     GET  /console/figures, GET /console/audit                    (supervisors)
     GET  /console/ws                   WebSocket: ticket and message events
 
+The forms catch `HandoffError` themselves and show its message on the page, with
+the status `bot.web.errors.status_for` gives its kind.
+
 Pages are server-rendered with Jinja autoescaping and work without JavaScript;
 `static/console/console.js` adds the live queue, live messages, replies without
 reload and the typing indicator, always writing caller text with `textContent`.
@@ -35,6 +38,7 @@ from bot.handoff.transcript import conversation_detail
 from bot.staff import accounts
 from bot.web import api, internal
 from bot.web.context import ROW_ID, SETTINGS, STATIC_DIR, request_session
+from bot.web.errors import status_for
 from bot.web.live import CONSOLE_HUB, HANDOFF, handoff_ctx
 from bot.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -176,7 +180,7 @@ async def _conversation(
                 request,
                 "error.html",
                 _context(request, "queue", title="Not found", message=exc.message),
-                status=exc.status,
+                status=status_for(exc),
             )
         canned = await service.list_canned(session)
     staff = current_auth(request).staff
@@ -229,7 +233,7 @@ async def conversation_action(request: web.Request) -> web.Response:
                     )
                 await operations.reply(runtime, session, staff, ticket_id, text)
         except HandoffError as exc:
-            return await _conversation(request, exc.message, exc.status)
+            return await _conversation(request, exc.message, status_for(exc))
     raise web.HTTPSeeOther(f"/console/handoffs/{ticket_id}")
 
 
@@ -270,7 +274,7 @@ async def callback_done_submit(request: web.Request) -> web.Response:
             request,
             "callbacks.html",
             _context(request, "callbacks", callbacks=callbacks, error=exc.message),
-            status=exc.status,
+            status=status_for(exc),
         )
     raise web.HTTPSeeOther("/console/callbacks")
 
@@ -304,7 +308,7 @@ async def canned_submit(request: web.Request) -> web.Response:
                 return await canned_page(request, "The title or text is too long", 400)
             await api.save_canned(request, int(raw_id) if raw_id else None, title, text)
     except HandoffError as exc:
-        return await canned_page(request, exc.message, exc.status)
+        return await canned_page(request, exc.message, status_for(exc))
     raise web.HTTPSeeOther("/console/canned")
 
 

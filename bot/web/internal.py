@@ -2,7 +2,8 @@
 
 Every call needs `Authorization: Bearer <HOTLINE_INTERNAL_TOKEN>` (checked by
 `bot.web.security.access_middleware`, in constant time); it is never exposed to
-browsers. JSON in and out; bad input is a 400 naming the field.
+browsers. JSON in and out; bad input is a 400 naming the field, a refusal a 409 or
+429 `{"error", "reason"}` (`bot.web.errors` writes both from what the handlers raise).
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from bot.core.phone import normalise_uk_phone
 from bot.core.pii import SENSITIVE, mask
 from bot.db.models import PRIORITIES, CallbackRequest
 from bot.handoff import limits, operations, service
-from bot.handoff.service import HandoffError, HandoffRefused
 from bot.web.context import SETTINGS, request_session
 from bot.web.live import HANDOFF
-from bot.web.security import json_error
 from bot.web.validation import InputError, read_json, text_field
 
 MAX_SUMMARY_BYTES = 16 * 1024
@@ -104,35 +103,29 @@ async def create_handoff(request: web.Request) -> web.Response:
         ticket of the same conversation is returned (`created: false`), not duplicated.
 
     """
-    try:
-        body = await read_json(request)
-        conversation_id = text_field(body, "conversation_id", max_length=255)
-        channel = text_field(body, "channel", required=False, max_length=40) or "unknown"
-        reason = text_field(body, "reason", required=False, max_length=2000)
-        reason = mask(reason, SENSITIVE) if reason else reason
-        priority = body.get("priority") or "normal"
-        if priority not in PRIORITIES:
-            raise InputError("priority must be urgent or normal", "priority")
-        summary = _summary(body)
-        client = client_key_field(body)
-    except InputError as error:
-        return error.response()
+    body = await read_json(request)
+    conversation_id = text_field(body, "conversation_id", max_length=255)
+    channel = text_field(body, "channel", required=False, max_length=40) or "unknown"
+    reason = text_field(body, "reason", required=False, max_length=2000)
+    reason = mask(reason, SENSITIVE) if reason else reason
+    priority = body.get("priority") or "normal"
+    if priority not in PRIORITIES:
+        raise InputError("priority must be urgent or normal", "priority")
+    summary = _summary(body)
+    client = client_key_field(body)
     assert conversation_id is not None
     async with request_session(request) as session:
-        try:
-            answer = await operations.create_from_bot(
-                request.app[HANDOFF],
-                session,
-                conversation_id=conversation_id,
-                channel=channel,
-                reason=reason,
-                priority=str(priority),
-                summary=summary,
-                client_key=client,
-            )
-        except HandoffRefused as refused:
-            # `reason` is what the bot explains to the caller (closed, queue_full).
-            return json_error(refused.status, refused.message, reason=refused.reason)
+        # HandoffRefused: the middleware's 409/429 with the `reason` the bot explains.
+        answer = await operations.create_from_bot(
+            request.app[HANDOFF],
+            session,
+            conversation_id=conversation_id,
+            channel=channel,
+            reason=reason,
+            priority=str(priority),
+            summary=summary,
+            client_key=client,
+        )
     return web.json_response(answer, status=201)
 
 
@@ -144,26 +137,20 @@ async def relay_message(request: web.Request) -> web.Response:
         conversation has no open handoff.
 
     """
-    try:
-        body = await read_json(request)
-        text = text_field(body, "text", max_length=4000)
-        message_id = text_field(body, "message_id", required=False, max_length=255)
-    except InputError as error:
-        return error.response()
+    body = await read_json(request)
+    text = text_field(body, "text", max_length=4000)
+    message_id = text_field(body, "message_id", required=False, max_length=255)
     assert text is not None
     async with request_session(request) as session:
-        try:
-            answer = await operations.relay_caller_message(
-                request.app[HANDOFF],
-                session,
-                request.match_info["conversation_id"],
-                # Bank, card and NI numbers are masked before staff or the transcript
-                # see them, as in Rasa's tracker (issue 13; the caller is told why).
-                mask(text, SENSITIVE),
-                message_id,
-            )
-        except HandoffError as error:
-            return json_error(error.status, error.message)
+        answer = await operations.relay_caller_message(
+            request.app[HANDOFF],
+            session,
+            request.match_info["conversation_id"],
+            # Bank, card and NI numbers are masked before staff or the transcript
+            # see them, as in Rasa's tracker (issue 13; the caller is told why).
+            mask(text, SENSITIVE),
+            message_id,
+        )
     return web.json_response(answer, status=202)
 
 
@@ -177,13 +164,10 @@ async def caller_presence(request: web.Request) -> web.Response:
         `{"ticket_id": n | None}`.
 
     """
-    try:
-        body = await read_json(request)
-        present = body.get("present")
-        if not isinstance(present, bool):
-            raise InputError("present must be true or false", "present")
-    except InputError as error:
-        return error.response()
+    body = await read_json(request)
+    present = body.get("present")
+    if not isinstance(present, bool):
+        raise InputError("present must be true or false", "present")
     async with request_session(request) as session:
         answer = await operations.mark_presence(
             request.app[HANDOFF], session, request.match_info["conversation_id"], present
@@ -207,28 +191,23 @@ async def create_callback(request: web.Request) -> web.Response:
         201 `{"id"}`.
 
     """
-    try:
-        body = await read_json(request)
-        conversation_id = text_field(body, "conversation_id", required=False, max_length=255)
-        name = text_field(body, "name", max_length=200)
-        phone = uk_phone_field(text_field(body, "phone", max_length=40) or "")
-        preferred = text_field(body, "preferred_time", required=False, max_length=200)
-        reason = text_field(body, "reason", required=False, max_length=2000)
-        reason = mask(reason, SENSITIVE) if reason else reason
-        client = client_key_field(body)
-    except InputError as error:
-        return error.response()
+    body = await read_json(request)
+    conversation_id = text_field(body, "conversation_id", required=False, max_length=255)
+    name = text_field(body, "name", max_length=200)
+    phone = uk_phone_field(text_field(body, "phone", max_length=40) or "")
+    preferred = text_field(body, "preferred_time", required=False, max_length=200)
+    reason = text_field(body, "reason", required=False, max_length=2000)
+    reason = mask(reason, SENSITIVE) if reason else reason
+    client = client_key_field(body)
     async with request_session(request) as session:
-        try:
-            await limits.check_new_callback(
-                session,
-                request.app[SETTINGS],
-                conversation_id=conversation_id,
-                phone=phone,
-                client_key=client,
-            )
-        except HandoffRefused as refused:
-            return json_error(refused.status, refused.message, reason=refused.reason)
+        # HandoffRefused (already_booked, too_many): the middleware's 409/429 with its reason.
+        await limits.check_new_callback(
+            session,
+            request.app[SETTINGS],
+            conversation_id=conversation_id,
+            phone=phone,
+            client_key=client,
+        )
         callback = CallbackRequest(
             conversation_id=conversation_id,
             client_key=client,
@@ -248,18 +227,15 @@ async def create_callback(request: web.Request) -> web.Response:
 
 async def create_feedback(request: web.Request) -> web.Response:
     """`POST /internal/feedback {"conversation_id", "rating": 1-5}`: 201."""
-    try:
-        body = await read_json(request)
-        conversation_id = text_field(body, "conversation_id", max_length=255)
-        raw = body.get("rating")
-        # One ASCII digit: str.isdigit() also passes "³", which int() refuses, and int()
-        # refuses strings of over 4,300 digits; both were a 500 (found with the OpenAPI work).
-        digits = str(raw).strip() if isinstance(raw, (int, str)) else ""
-        rating = int(digits) if len(digits) == 1 and digits in "12345" else 0
-        if isinstance(raw, bool) or not 1 <= rating <= 5:
-            raise InputError("rating must be a whole number from 1 to 5", "rating")
-    except InputError as error:
-        return error.response()
+    body = await read_json(request)
+    conversation_id = text_field(body, "conversation_id", max_length=255)
+    raw = body.get("rating")
+    # One ASCII digit: str.isdigit() also passes "³", which int() refuses, and int()
+    # refuses strings of over 4,300 digits; both were a 500 (found with the OpenAPI work).
+    digits = str(raw).strip() if isinstance(raw, (int, str)) else ""
+    rating = int(digits) if len(digits) == 1 and digits in "12345" else 0
+    if isinstance(raw, bool) or not 1 <= rating <= 5:
+        raise InputError("rating must be a whole number from 1 to 5", "rating")
     assert conversation_id is not None
     async with request_session(request) as session:
         feedback = await service.add_feedback(session, conversation_id, rating)

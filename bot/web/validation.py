@@ -1,4 +1,7 @@
-"""Reading and checking JSON bodies: bad input is a 400 with a message naming the field."""
+"""Reading and checking JSON bodies: bad input is a 400 with a message naming the field.
+
+Handlers raise `InputError`; `bot.web.errors.error_middleware` writes the 400.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ MAX_TEXT = 4000
 
 
 class InputError(ValueError):
-    """A request body is invalid.
+    """A request body or parameter is invalid (answered 400 `{"error", "field"?}`).
 
     Attributes:
         field: The offending field (None for the body as a whole).
@@ -24,13 +27,6 @@ class InputError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
-
-    def response(self) -> web.Response:
-        """The 400 answer."""
-        body: dict[str, Any] = {"error": self.message}
-        if self.field:
-            body["field"] = self.field
-        return web.json_response(body, status=400)
 
 
 async def read_json(request: web.Request, *, required: bool = True) -> dict[str, Any]:
