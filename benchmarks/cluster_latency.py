@@ -268,8 +268,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"http://{HOST}:{args.rasa_port}",
                         "--existing-web-url",
                         f"http://{HOST}:{args.web_port}",
-                        "--admin-password",
-                        PASSWORD,
+                        # One argument: a generated password may begin with "-".
+                        f"--admin-password={PASSWORD}",
                     ]
                 )
                 try:
