@@ -101,6 +101,14 @@ UNSURE_WORDS = (
     "too early to say",
     "still deciding",
 )
+# A decision not made yet, however it is put: "we haven't decided", "it hasn't been
+# agreed", "we're yet to work that out", "nobody knows yet". A negated or pending verb
+# of deciding is "not sure", not "no" (the NLU's deny intent must not make it one).
+UNDECIDED = re.compile(
+    r"(?:\b(?:not|never|yet\s+to|still|nobody|no\s+one)|n't)\s+(?:\w+\s+){0,2}?"
+    r"(?:decid\w*|agree\w*|settled?|work(?:ed|ing)?\s+(?:it|that|this)\s+out|"
+    r"determin\w*|finali[sz]\w*|confirm\w*|knows?|made\s+up)\b"
+)
 # "none" (of a year) and the units up to twenty; "a"/"an" are read separately.
 NUMBER_WORDS = {"none": 0, **{w: v for w, v in UNIT_WORDS.items() if v <= 20}}
 LESS_THAN_A_YEAR = (
@@ -510,7 +518,9 @@ def read_choice(
             if said in (option.label.lower(), option.value.lower(), str(number)):
                 return option.value
     values = {o.value for o in question.options}
-    if "unsure" in values and any(_has_phrase(said, w) for w in UNSURE_WORDS):
+    if "unsure" in values and (
+        any(_has_phrase(said, w) for w in UNSURE_WORDS) or UNDECIDED.search(said)
+    ):
         return "unsure"
     affirmed, denied = _mentions(question, said)
     if strict:
