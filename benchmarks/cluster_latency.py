@@ -73,6 +73,8 @@ from bot.stack import ROOT
 
 REPORT_NAME = "cluster_latency.json"
 PASSWORD = secrets.token_urlsafe(18)
+# Shared with the handoff phase, which works out conversation ids from it.
+SESSION_KEY = secrets.token_urlsafe(24)
 
 
 def cluster_env(args: argparse.Namespace) -> dict[str, str]:
@@ -89,7 +91,7 @@ def cluster_env(args: argparse.Namespace) -> dict[str, str]:
             "RASA_TOKEN": secrets.token_urlsafe(24),
             "HOTLINE_INTERNAL_TOKEN": secrets.token_urlsafe(24),
             "HOTLINE_ACTIONS_TOKEN": secrets.token_urlsafe(24),
-            "HOTLINE_SESSION_KEY": secrets.token_urlsafe(24),
+            "HOTLINE_SESSION_KEY": SESSION_KEY,
             "HOTLINE_HOURS": "always",
             "HOTLINE_MAX_QUEUE": "200",
             # Every benchmark caller comes from this one machine.
@@ -270,6 +272,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"http://{HOST}:{args.web_port}",
                         # One argument: a generated password may begin with "-".
                         f"--admin-password={PASSWORD}",
+                        f"--session-key={SESSION_KEY}",
                     ]
                 )
                 try:

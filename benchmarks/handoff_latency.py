@@ -59,6 +59,7 @@ from benchmarks.common import (
     write_report,
 )
 from benchmarks.stack_latency import BenchError, count_errors, http_ok, wait_ready
+from bot.core.conversations import web_conversation_id
 
 REPORT_NAME = "handoff_latency.json"
 HOST = "127.0.0.1"
@@ -130,7 +131,7 @@ class Caller:
         the engine.io session id (`?sid=`) is what keeps a client on one Rasa.
         """
         await bounded(
-            self.client.connect(self.url, transports=["polling", "websocket"]),
+            self.client.connect(self.url, transports=["websocket"]),
             timeout,
             f"caller {self.index} connecting",
         )
@@ -217,6 +218,8 @@ class Stack:
     web_url: str
     admin_user: str
     admin_password: str
+    # The server key that turns a caller's session secret into its conversation id.
+    session_key: str = ""
     process: ManagedProcess | None = None
     startup_seconds: float | None = None
 
@@ -235,6 +238,7 @@ async def start_stack(
             args.existing_web_url.rstrip("/"),
             args.admin_user,
             args.admin_password or "",
+            args.session_key or os.environ.get("HOTLINE_SESSION_KEY", ""),
         )
         for url in (stack.rasa_url + "/", stack.web_url + "/health"):
             if not await http_ok(http, url):
@@ -246,6 +250,7 @@ async def start_stack(
         raise BenchError(f"no trained model at {model}: run `make train`")
     ports = {name: free_port() for name in ("RASA_PORT", "ACTIONS_PORT", "WEB_PORT")}
     password = args.admin_password or secrets.token_urlsafe(18)
+    session_key = secrets.token_urlsafe(24)
     env = subprocess_env(
         {
             **{name: str(port) for name, port in ports.items()},
@@ -253,8 +258,11 @@ async def start_stack(
             "RASA_TRACKER_DB": str(workdir / "tracker.db"),
             "RASA_TOKEN": secrets.token_urlsafe(24),
             "HOTLINE_INTERNAL_TOKEN": secrets.token_urlsafe(24),
+            "HOTLINE_SESSION_KEY": session_key,
             "HOTLINE_HOURS": "always",
             "HOTLINE_MAX_QUEUE": str(max(50, args.conversations)),
+            # Every benchmark caller comes from this one machine (bot/handoff/limits.py).
+            "HOTLINE_MAX_TICKETS_PER_CLIENT": str(max(50, args.conversations)),
             "HOTLINE_ADMIN_USER": args.admin_user,
             "HOTLINE_ADMIN_PASSWORD": password,
             "HOTLINE_COOKIE_SECURE": "false",
@@ -268,6 +276,7 @@ async def start_stack(
         f"http://{HOST}:{ports['WEB_PORT']}",
         args.admin_user,
         password,
+        session_key,
         process,
     )
     print(
@@ -343,8 +352,13 @@ async def find_tickets(
     callers: Sequence[Caller],
     timeout: float,
 ) -> dict[str, int]:
-    """Maps each caller's conversation id to its ticket id (polls until all are listed)."""
-    wanted = {c.session_id for c in callers}
+    """Maps each caller's session id to its ticket id (polls until all are listed).
+
+    Staff see `web:` and a keyed digest of the caller's session secret, never the
+    secret (bot/core/conversations.py), so the ids are worked out with the key.
+    """
+    by_conversation = {web_conversation_id(stack.session_key, c.session_id): c for c in callers}
+    wanted = set(by_conversation)
     deadline = time.perf_counter() + timeout
     while True:
         status, body = await api(http, "GET", f"{stack.web_url}/api/handoffs", headers, timeout)
@@ -356,7 +370,8 @@ async def find_tickets(
             if i["conversation_id"] in wanted and i["status"] == "queued"
         }
         if len(found) == len(wanted):
-            return found
+            # By the caller's own session id, which is what the rest of the run holds.
+            return {by_conversation[c].session_id: ticket for c, ticket in found.items()}
         if time.perf_counter() > deadline:
             raise BenchError(f"only {len(found)} of {len(wanted)} tickets listed as queued")
         await asyncio.sleep(0.5)
@@ -570,6 +585,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--admin-password",
         default=os.environ.get("HOTLINE_ADMIN_PASSWORD"),
         help="needed with --existing-url; random for a stack we start",
+    )
+    parser.add_argument(
+        "--session-key",
+        default=None,
+        help="an existing stack's HOTLINE_SESSION_KEY (conversation ids are keyed digests)",
     )
     parser.add_argument(
         "--request-timeout", type=float, default=60.0, help="seconds per request or awaited message"
