@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from actions.programme import programme_answers
-from bot.handoff.summary import topic_labels
 from bot.core.content import ContentError, programme_questions
+from bot.handoff.summary import topic_labels
 from tests.trackers import ROOT, load_domain
 
 
