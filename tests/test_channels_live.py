@@ -510,7 +510,10 @@ def test_voice_call(live_stack: LiveStack, channel_fakes: ChannelFakes) -> None:
     # Spoken answers: phone numbers digit by digit.
     root = say(SpeechResult="what is the hotline number", Confidence="0.92")
     assert HOTLINE_DIGITS in _said(root)
-    assert root.find("Gather").get("input") == "speech"
+    # Keys are taken only when the answer offers numbered choices (it now says whether
+    # the line is staffed and may offer an adviser).
+    offers = "Press 1" in _said(root)
+    assert root.find("Gather").get("input") == ("dtmf speech" if offers else "speech")
 
     # Amounts read naturally, no "£".
     root = say(SpeechResult="is the programme still running", Confidence="0.9")

@@ -53,8 +53,15 @@ def two_instances(
     if not MODEL.exists():
         pytest.fail("no trained model at models/current.tar.gz: run `make train`")
     work = tmp_path_factory.mktemp("multi")
+    # One action server behind both instances, as in a deployment: answers such as the
+    # hotline number's (with today's staffed hours) are custom actions.
+    actions_port = _free_port()
+    actions_token = secrets.token_urlsafe(16)
     endpoints = {
-        "action_endpoint": {"url": f"http://localhost:{_free_port()}/webhook"},
+        "action_endpoint": {
+            "url": f"http://localhost:{actions_port}/webhook",
+            "headers": {"Authorization": f"Bearer {actions_token}"},
+        },
         "tracker_store": tracker_store_settings(pg_database_url),
         "lock_store": lock_store_settings(redis_url),
     }
@@ -63,6 +70,18 @@ def two_instances(
     token = secrets.token_urlsafe(16)
     ports = [_free_port(), _free_port()]
     logs = [(work / f"rasa-{p}.log").open("wb") for p in ports]
+    actions_log = (work / "actions.log").open("wb")
+    actions = subprocess.Popen(
+        [sys.executable, "-m", "actions.server", "--port", str(actions_port)],
+        cwd=ROOT,
+        stdout=actions_log,
+        stderr=subprocess.STDOUT,
+        env={
+            **os.environ,
+            "HOTLINE_ACTIONS_TOKEN": actions_token,
+            "DATABASE_URL": f"sqlite:///{work / 'hotline.db'}",
+        },
+    )
     processes = [
         subprocess.Popen(
             [
@@ -89,6 +108,7 @@ def two_instances(
         )
         for port, log in zip(ports, logs, strict=True)
     ]
+    logs.append(actions_log)
     urls = [f"http://localhost:{port}" for port in ports]
     try:
         deadline = time.monotonic() + 240
@@ -104,8 +124,21 @@ def two_instances(
                             + (work / f"rasa-{port}.log").read_text()[-4000:]
                         )
                     time.sleep(1)
+        while True:
+            try:
+                with urllib.request.urlopen(  # noqa: S310 (loopback)
+                    f"http://localhost:{actions_port}/health", timeout=2
+                ):
+                    break
+            except OSError:
+                if actions.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        "action server did not start:\n" + (work / "actions.log").read_text()
+                    )
+                time.sleep(0.5)
         yield urls, token
     finally:
+        processes.append(actions)
         for process in processes:
             process.terminate()
         for process in processes:
