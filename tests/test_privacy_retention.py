@@ -14,6 +14,7 @@ import pytest
 
 from bot.config import ConfigError, Settings
 from bot.core.clock import utcnow
+from bot.db import leases
 from bot.db.models import (
     AuditEntry,
     CallbackRequest,
@@ -249,7 +250,14 @@ async def test_an_expired_lease_is_taken_over(privacy_settings: Settings) -> Non
         sessions = create_sessionmaker(engine)
         async with sessions() as session:
             # A process that died while holding the lease.
-            assert await retention._take_lease(session, "dead", 3600, NOW)
+            assert await leases.take(
+                session,
+                retention.JOB_NAME,
+                "dead",
+                retention.LEASE_SECONDS,
+                interval_seconds=3600,
+                now=NOW,
+            )
         assert await retention.run_if_due(sessions, tracker, policy, 3600, now=NOW) is None
         after = NOW + dt.timedelta(seconds=retention.LEASE_SECONDS + 1)
         assert await retention.run_if_due(sessions, tracker, policy, 3600, now=after) is not None

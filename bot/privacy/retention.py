@@ -21,17 +21,15 @@ several processes one runs the purge per interval and the others skip it.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
 from bot.core.clock import utcnow
+from bot.db import leases
 from bot.db.models import (
     OPEN_STATUSES,
     AuditEntry,
@@ -39,7 +37,6 @@ from bot.db.models import (
     Feedback,
     HandoffMessage,
     HandoffTicket,
-    JobLease,
     LoginAttempt,
     StaffSession,
 )
@@ -218,50 +215,6 @@ async def purge(
     return report
 
 
-def holder_name() -> str:
-    """This process, as a lease holder: host and process id."""
-    return f"{socket.gethostname()[:80]}:{os.getpid()}"
-
-
-async def _take_lease(
-    session: AsyncSession, holder: str, interval_seconds: int, now: dt.datetime
-) -> bool:
-    if await session.get(JobLease, JOB_NAME) is None:
-        session.add(JobLease(name=JOB_NAME))
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()  # another process made the row first: fine
-    result = await session.execute(
-        update(JobLease)
-        .where(
-            JobLease.name == JOB_NAME,
-            or_(JobLease.lease_until.is_(None), JobLease.lease_until < now),
-            or_(
-                JobLease.last_run_at.is_(None),
-                JobLease.last_run_at <= now - dt.timedelta(seconds=interval_seconds),
-            ),
-        )
-        .values(holder=holder, lease_until=now + dt.timedelta(seconds=LEASE_SECONDS))
-        .execution_options(synchronize_session=False)
-    )
-    await session.commit()
-    return _rowcount(result) == 1
-
-
-async def _release_lease(session: AsyncSession, holder: str, finished: dt.datetime | None) -> None:
-    values: dict[str, object] = {"holder": None, "lease_until": None}
-    if finished is not None:
-        values["last_run_at"] = finished
-    await session.execute(
-        update(JobLease)
-        .where(and_(JobLease.name == JOB_NAME, JobLease.holder == holder))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    await session.commit()
-
-
 async def run_if_due(
     sessions: sessionmaker,
     tracker: TrackerEvents,
@@ -277,16 +230,24 @@ async def run_if_due(
         tracker: Rasa's tracker store.
         policy: The retention periods.
         interval_seconds: The schedule (``HOTLINE_PURGE_INTERVAL_SECONDS``).
-        holder: This process's name (:func:`holder_name` by default).
+        holder: This process's name (:func:`bot.db.leases.holder_name` by default).
         now: The time (tests).
 
     Returns:
         The report, or None when another process has it or it is not due.
     """
-    holder = holder or holder_name()
+    holder = holder or leases.holder_name()
     started = now or utcnow()
     async with sessions() as session:
-        if not await _take_lease(session, holder, interval_seconds, started):
+        # The one lease mechanism (bot/db/leases.py), as the queue worker's.
+        if not await leases.take(
+            session,
+            JOB_NAME,
+            holder,
+            LEASE_SECONDS,
+            interval_seconds=interval_seconds,
+            now=started,
+        ):
             return None
     finished: dt.datetime | None = None
     try:
@@ -296,5 +257,5 @@ async def run_if_due(
     finally:
         # A failed run frees the lease without marking the job done: the next tick retries.
         async with sessions() as session:
-            await _release_lease(session, holder, finished)
+            await leases.release(session, JOB_NAME, holder, finished=finished)
     return report

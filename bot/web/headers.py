@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.web.context import SETTINGS
+
 
 def content_security_policy(connect: str = "") -> str:
     """Only our own files; no inline script or style, no framing, no plugins.
@@ -44,3 +46,22 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
     for name, value in EVERY_RESPONSE.items():
         response.headers.setdefault(name, value)
     response.headers.popall("Server", None)
+
+
+def widget_cors(request: web.Request) -> dict[str, str]:
+    """Headers for the widget's own JSON (history, erase, privacy), read cross-origin.
+
+    Only the sites that embed the widget (`CORS_ORIGINS`, the ones Rasa allows)
+    get `Access-Control-Allow-Origin`; nothing is cached.
+
+    Args:
+        request: The request (its `Origin`; the app's settings).
+
+    Returns:
+        The headers to send.
+    """
+    headers = {"Cache-Control": "no-store", "Vary": "Origin"}
+    origin = request.headers.get("Origin")
+    if origin and origin in request.app[SETTINGS].cors_origins:
+        headers["Access-Control-Allow-Origin"] = origin
+    return headers

@@ -32,6 +32,7 @@ from bot.privacy.notice import privacy_notice
 from bot.privacy.tracker import TrackerEvents
 from bot.web import headers
 from bot.web.context import SESSIONMAKER, SETTINGS, request_session
+from bot.web.headers import widget_cors
 from bot.web.security import STAFF_HEADERS, current_auth, require_supervisor
 from bot.web.widget import SESSION_KEY
 
@@ -40,14 +41,6 @@ logger = logging.getLogger(__name__)
 TRACKER = web.AppKey("privacy_tracker", TrackerEvents)
 #: The longest the scheduler sleeps between asking for the lease.
 MAX_TICK_SECONDS = 300
-
-
-def _cors_headers(request: web.Request) -> dict[str, str]:
-    cors = {"Cache-Control": "no-store", "Vary": "Origin"}
-    origin = request.headers.get("Origin")
-    if origin and origin in request.app[SETTINGS].cors_origins:
-        cors["Access-Control-Allow-Origin"] = origin
-    return cors
 
 
 async def privacy_page(request: web.Request) -> web.Response:
@@ -77,7 +70,7 @@ async def widget_erase(request: web.Request) -> web.Response:
     Returns:
         200 `{"erased": {counts}}`; 400 without a well-formed secret.
     """
-    cors = _cors_headers(request)
+    cors = widget_cors(request)
     try:
         body = await request.json()
     except ValueError:
@@ -97,7 +90,7 @@ async def widget_erase(request: web.Request) -> web.Response:
 
 async def widget_erase_preflight(request: web.Request) -> web.Response:
     """Let the sites in `CORS_ORIGINS` post their JSON to `/widget/erase`."""
-    cors = _cors_headers(request)
+    cors = widget_cors(request)
     if "Access-Control-Allow-Origin" in cors:
         cors["Access-Control-Allow-Methods"] = "POST"
         cors["Access-Control-Allow-Headers"] = "Content-Type"

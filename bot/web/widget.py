@@ -32,6 +32,7 @@ from bot.core.conversations import is_session_secret, resolve_key, web_conversat
 from bot.handoff.ports import RasaUnavailable
 from bot.web import headers
 from bot.web.context import SETTINGS, STATIC_DIR
+from bot.web.headers import widget_cors
 from bot.web.live import HANDOFF
 
 WIDGET_JS = STATIC_DIR / "widget" / "widget.js"
@@ -178,15 +179,6 @@ def history_items(tracker: dict[str, Any], limit: int = HISTORY_LIMIT) -> list[d
     return items[-limit:]
 
 
-def _cors_headers(request: web.Request) -> dict[str, str]:
-    headers = {"Cache-Control": "no-store", "Vary": "Origin"}
-    origin = request.headers.get("Origin")
-    if origin and origin in request.app[SETTINGS].cors_origins:
-        # Sites that embed the widget are the same ones Rasa allows (CORS_ORIGINS).
-        headers["Access-Control-Allow-Origin"] = origin
-    return headers
-
-
 async def widget_history(request: web.Request) -> web.Response:
     """Return the recent messages of one conversation, for a reconnecting widget.
 
@@ -204,7 +196,7 @@ async def widget_history(request: web.Request) -> web.Response:
         200 `{"items": [...]}`; 400 for a missing or malformed secret; 503 if
         Rasa cannot be read.
     """
-    headers = _cors_headers(request)
+    headers = widget_cors(request)
     try:
         body = await request.json()
     except ValueError:
@@ -236,7 +228,7 @@ async def widget_history_preflight(request: web.Request) -> web.Response:
         204, with CORS headers for an allowed origin only.
 
     """
-    headers = _cors_headers(request)
+    headers = widget_cors(request)
     if "Access-Control-Allow-Origin" in headers:
         headers["Access-Control-Allow-Methods"] = "POST"
         headers["Access-Control-Allow-Headers"] = "Content-Type"
