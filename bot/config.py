@@ -119,6 +119,11 @@ def _parse_int(name: str, raw: str, low: int, high: int) -> int:
     return value
 
 
+def _env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """The whole-number setting `name` (or its default), within [low, high]."""
+    return _parse_int(name, env.get(name, str(default)), low, high)
+
+
 def _parse_bool(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -385,60 +390,27 @@ class Settings:
             aliases_file=content / "awards" / "aliases.yml",
             lookup_file=project_root / "data" / "nlu" / "awards_lookup.yml",
             hotline_hours=hours,
-            hotline_max_queue=_parse_int(
-                "HOTLINE_MAX_QUEUE", env.get("HOTLINE_MAX_QUEUE", "10"), 0, 10_000
+            hotline_max_queue=_env_int(env, "HOTLINE_MAX_QUEUE", 10, 0, 10_000),
+            hotline_queue_left_seconds=_env_int(env, "HOTLINE_QUEUE_LEFT_SECONDS", 120, 10, 86_400),
+            hotline_max_tickets_per_client=_env_int(
+                env, "HOTLINE_MAX_TICKETS_PER_CLIENT", 2, 1, 10_000
             ),
-            hotline_queue_left_seconds=_parse_int(
-                "HOTLINE_QUEUE_LEFT_SECONDS",
-                env.get("HOTLINE_QUEUE_LEFT_SECONDS", "120"),
-                10,
-                86_400,
+            hotline_max_callbacks_per_client=_env_int(
+                env, "HOTLINE_MAX_CALLBACKS_PER_CLIENT", 3, 1, 10_000
             ),
-            hotline_max_tickets_per_client=_parse_int(
-                "HOTLINE_MAX_TICKETS_PER_CLIENT",
-                env.get("HOTLINE_MAX_TICKETS_PER_CLIENT", "2"),
-                1,
-                10_000,
-            ),
-            hotline_max_callbacks_per_client=_parse_int(
-                "HOTLINE_MAX_CALLBACKS_PER_CLIENT",
-                env.get("HOTLINE_MAX_CALLBACKS_PER_CLIENT", "3"),
-                1,
-                10_000,
-            ),
-            default_handle_seconds=_parse_int(
-                "HOTLINE_DEFAULT_HANDLE_SECONDS",
-                env.get("HOTLINE_DEFAULT_HANDLE_SECONDS", "300"),
-                1,
-                86_400,
-            ),
+            default_handle_seconds=_env_int(env, "HOTLINE_DEFAULT_HANDLE_SECONDS", 300, 1, 86_400),
             internal_token=env.get("HOTLINE_INTERNAL_TOKEN", "").strip(),
             rasa_url=rasa_url,
             rasa_token=env.get("RASA_TOKEN", "").strip(),
             session_key=env.get("HOTLINE_SESSION_KEY", "").strip(),
-            max_message_chars=_parse_int(
-                "HOTLINE_MAX_MESSAGE_CHARS",
-                env.get("HOTLINE_MAX_MESSAGE_CHARS", "2000"),
-                100,
-                20_000,
-            ),
+            max_message_chars=_env_int(env, "HOTLINE_MAX_MESSAGE_CHARS", 2000, 100, 20_000),
             cookie_secure=_parse_bool(
                 "HOTLINE_COOKIE_SECURE", env.get("HOTLINE_COOKIE_SECURE", secure_default)
             ),
-            login_max_failures=_parse_int(
-                "HOTLINE_LOGIN_MAX_FAILURES", env.get("HOTLINE_LOGIN_MAX_FAILURES", "5"), 1, 1000
-            ),
-            login_window_seconds=_parse_int(
-                "HOTLINE_LOGIN_WINDOW_SECONDS",
-                env.get("HOTLINE_LOGIN_WINDOW_SECONDS", "900"),
-                1,
-                86_400,
-            ),
-            login_max_address_failures=_parse_int(
-                "HOTLINE_LOGIN_MAX_ADDRESS_FAILURES",
-                env.get("HOTLINE_LOGIN_MAX_ADDRESS_FAILURES", "20"),
-                1,
-                100_000,
+            login_max_failures=_env_int(env, "HOTLINE_LOGIN_MAX_FAILURES", 5, 1, 1000),
+            login_window_seconds=_env_int(env, "HOTLINE_LOGIN_WINDOW_SECONDS", 900, 1, 86_400),
+            login_max_address_failures=_env_int(
+                env, "HOTLINE_LOGIN_MAX_ADDRESS_FAILURES", 20, 1, 100_000
             ),
             rasa_port=rasa_port,
             actions_port=_parse_port("ACTIONS_PORT", env.get("ACTIONS_PORT", "5055")),
@@ -459,27 +431,12 @@ class Settings:
             rasa_tracker_store_url=env.get("RASA_TRACKER_STORE_URL", "").strip(),
             rasa_lock_store_url=env.get("RASA_LOCK_STORE_URL", "").strip(),
             # Retention (issue 13, docs/design.md "Privacy"): at least a day, at most ten years.
-            retain_conversations_days=_parse_int(
-                "HOTLINE_RETAIN_CONVERSATIONS_DAYS",
-                env.get("HOTLINE_RETAIN_CONVERSATIONS_DAYS", "90"),
-                1,
-                3650,
+            retain_conversations_days=_env_int(
+                env, "HOTLINE_RETAIN_CONVERSATIONS_DAYS", 90, 1, 3650
             ),
-            retain_callbacks_days=_parse_int(
-                "HOTLINE_RETAIN_CALLBACKS_DAYS",
-                env.get("HOTLINE_RETAIN_CALLBACKS_DAYS", "30"),
-                1,
-                3650,
-            ),
-            retain_ratings_days=_parse_int(
-                "HOTLINE_RETAIN_RATINGS_DAYS",
-                env.get("HOTLINE_RETAIN_RATINGS_DAYS", "365"),
-                1,
-                3650,
-            ),
-            retain_audit_days=_parse_int(
-                "HOTLINE_RETAIN_AUDIT_DAYS", env.get("HOTLINE_RETAIN_AUDIT_DAYS", "730"), 1, 3650
-            ),
+            retain_callbacks_days=_env_int(env, "HOTLINE_RETAIN_CALLBACKS_DAYS", 30, 1, 3650),
+            retain_ratings_days=_env_int(env, "HOTLINE_RETAIN_RATINGS_DAYS", 365, 1, 3650),
+            retain_audit_days=_env_int(env, "HOTLINE_RETAIN_AUDIT_DAYS", 730, 1, 3650),
             purge_interval_seconds=_parse_interval(
                 "HOTLINE_PURGE_INTERVAL_SECONDS", env.get("HOTLINE_PURGE_INTERVAL_SECONDS", "3600")
             ),
