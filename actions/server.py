@@ -20,7 +20,6 @@ rasa-sdk app with three guards:
 from __future__ import annotations
 
 import argparse
-import hmac
 import logging
 import os
 import sys
@@ -29,6 +28,7 @@ from typing import Any
 from bot import production
 from bot.config import ConfigError, Settings
 from bot.core.net import is_loopback
+from bot.core.tokens import bearer_matches
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +48,7 @@ def authorised(header: str | None, token: str) -> bool:
     Returns:
         True only for `Bearer <token>` with a non-empty token.
     """
-    if not token or not header:
-        return False
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(given.strip().encode(), token.encode())
+    return bearer_matches(header, token)
 
 
 def refusal(path: str, content_type: str | None, header: str | None, token: str) -> int | None:

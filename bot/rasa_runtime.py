@@ -34,11 +34,12 @@ it in a URL. JWT authentication, if configured, is Rasa's own, unchanged.
 from __future__ import annotations
 
 import functools
-import hmac
 import sys
 from collections.abc import Sequence
 from inspect import isawaitable
 from typing import Any
+
+from bot.core.tokens import bearer_matches
 
 # spaCy pipes whose output Rasa's SpacyTokenizer and SpacyFeaturizer never read.
 UNUSED_SPACY_PIPES = ("parser", "ner")
@@ -121,12 +122,6 @@ def resolve_event_type(type_name: str, default: type | None = None) -> type | No
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
-def bearer_token(header: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, if that is what it is."""
-    scheme, _, given = (header or "").partition(" ")
-    return given.strip() if scheme.lower() == "bearer" and given.strip() else None
-
-
 def header_token_auth(rasa_requires_auth: Any) -> Any:
     """Wraps Rasa's ``requires_auth`` so the token travels in a header, not the URL.
 
@@ -146,8 +141,7 @@ def header_token_auth(rasa_requires_auth: Any) -> Any:
             @functools.wraps(handler)
             async def decorated(request: Any, *args: Any, **kwargs: Any) -> Any:
                 if token:
-                    given = bearer_token(request.headers.get("Authorization"))
-                    if given is not None and hmac.compare_digest(given.encode(), token.encode()):
+                    if bearer_matches(request.headers.get("Authorization"), token):
                         result = handler(request, *args, **kwargs)
                         return await result if isawaitable(result) else result
                     if "token" in request.args:

@@ -25,7 +25,6 @@ out), and:
 
 from __future__ import annotations
 
-import hmac
 import logging
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
@@ -40,6 +39,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels import guard
 from bot.core.conversations import REST_SENDER, rest_conversation_id
+from bot.core.tokens import bearer_matches
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +71,7 @@ class HotlineRestInput(RestInput):
     def _authorised(self, request: Request) -> bool:
         if not self.token:
             return True
-        given = request.headers.get("Authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
+        return bearer_matches(request.headers.get("Authorization"), self.token)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook: check the request, then hand the message to Rasa.

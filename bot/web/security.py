@@ -19,11 +19,11 @@ endpoints themselves.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.core.tokens import bearer_token, same_token
 from bot.staff.accounts import AuthSession, LoginResult, Staff, login, session_for_token
 from bot.web.context import SETTINGS, request_session
 from bot.web.headers import PAGE_HEADERS
@@ -63,18 +63,7 @@ def current_staff(request: web.Request) -> Staff:
 
 
 def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return None
-
-
-def same_token(given: str | None, expected: str) -> bool:
-    """Constant-time comparison of secrets (False when either is empty)."""
-    if not given or not expected:
-        return False
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    return bearer_token(request.headers.get("Authorization"))
 
 
 async def _authenticate(
