@@ -30,7 +30,7 @@ from actions.programme import programme_answers
 from actions.rasa_nlu import RasaNlu
 from actions.several import SEVERAL_INTENT, answerable_intents
 from bot.config import Settings
-from bot.core.phone import normalise_uk_phone
+from bot.core.phone import find_uk_phone
 from bot.nlu.segments import is_question
 
 FORM_NAME = "eligibility_form"
@@ -332,8 +332,8 @@ class ValidateCallbackForm(FormValidationAction):
     async def validate_callback_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        """Accepts UK numbers only, stored in national form."""
-        number = normalise_uk_phone(str(value or ""))
+        """Accepts one UK number, alone or in a sentence, stored in national form."""
+        number = find_uk_phone(str(value or ""))
         if number is None:
             dispatcher.utter_message(response="utter_callback_phone_invalid")
             return {"callback_phone": None}

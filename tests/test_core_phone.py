@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.speech import speak_phone_number
-from bot.core.phone import format_uk_phone, normalise_uk_phone, spoken_groups
+from bot.core.phone import find_uk_phone, format_uk_phone, normalise_uk_phone, spoken_groups
 from bot.web.internal import uk_phone_field
 from bot.web.validation import InputError
 
@@ -51,3 +51,32 @@ def test_a_number_is_written_and_spoken_in_its_groups(
     assert speak_phone_number(number) == spoken
     assert speak_phone_number("+44 " + number[1:]) == spoken
     assert "".join(spoken_groups(written)) == number
+
+
+@pytest.mark.parametrize(
+    ("said", "number"),
+    [
+        ("it's 07700 900 123", "07700900123"),
+        ("my number is +44 7700 900123, thanks", "07700900123"),
+        ("call me on (020) 7946 0000 please", "02079460000"),
+        ("07700 900123", "07700900123"),
+    ],
+)
+def test_a_number_given_in_a_sentence_is_found(said: str, number: str) -> None:
+    assert find_uk_phone(said) == number
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "07700 900123 ext 4",
+        "07700 900123 x4",
+        "07700 900123 or 07700 900456",
+        "ring me on 07700 900123 after 5",
+        "any time after 2pm",
+        "call 123",
+        "it's 07700 900 123 " + "and more " * 30,
+    ],
+)
+def test_anything_unclear_is_refused(said: str) -> None:
+    assert find_uk_phone(said) is None

@@ -163,6 +163,8 @@ async def test_a_very_long_reason_is_trimmed() -> None:
         ("callback_name", "x" * 300, None),
         ("callback_name", "🙂", None),
         ("callback_phone", "07700 900 123", "07700900123"),
+        ("callback_phone", "it's 07700 900 123", "07700900123"),
+        ("callback_phone", "07700 900123 ext 4", None),
         ("callback_phone", "not a number", None),
         ("callback_phone", "'; DROP TABLE callbacks; --", None),
         ("callback_time", "weekday mornings", "weekday mornings"),

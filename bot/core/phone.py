@@ -126,3 +126,37 @@ def phone_spans(text: str) -> list[tuple[int, int]]:
             continue
         spans.append((match.start, match.end))
     return spans
+
+
+#: Longest message searched for a number the caller gave in words ("it's 07700 ...").
+MAX_SENTENCE = 200
+_EXTENSION = re.compile(r"\b(?:ext|extn|extension|x)\b\.?", re.IGNORECASE)
+
+
+def find_uk_phone(text: str) -> str | None:
+    """The one UK number a caller gave, alone or in a sentence ("it's 07700 900 123").
+
+    The number itself must pass :func:`normalise_uk_phone`; around it only words are
+    allowed: a second number, an extension or any other digits make it unclear,
+    and unclear is refused (an adviser must not ring the wrong number).
+
+    Args:
+        text: What the caller typed or said.
+
+    Returns:
+        The national digits, or None.
+    """
+    text = text.strip()
+    if not text or len(text) > MAX_SENTENCE:
+        return None
+    exact = normalise_uk_phone(text)
+    if exact is not None:
+        return exact
+    spans = phone_spans(text)
+    if len(spans) != 1:
+        return None
+    start, end = spans[0]
+    rest = text[:start] + " " + text[end:]
+    if any(char.isdigit() for char in rest) or _EXTENSION.search(rest):
+        return None
+    return normalise_uk_phone(text[start:end])
