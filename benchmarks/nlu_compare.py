@@ -215,10 +215,14 @@ MODEL_CACHE_KEEP = 16
 
 def fingerprint(config: Path, full: bool = False) -> str:
     """A digest of everything a model depends on: config, data and package versions."""
-    digest = hashlib.sha256(config.read_bytes())
+    text = config.read_bytes()
+    digest = hashlib.sha256(text)
     paths = sorted(NLU_DATA.rglob("*.yml"))
     if full:
         paths = [ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml"))]
+    if b"bot.nlu." in text:
+        # our own components: a change to their code is a different model
+        paths += sorted((ROOT / "bot" / "nlu").glob("*.py"))
     for path in paths:
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
