@@ -67,6 +67,10 @@ def test_a_slip_is_read_as_the_known_word(tmp_path: Path, text: str, expected: s
     assert words(trained(tmp_path), text)[0] == expected.split()
 
 
+def test_the_case_typed_is_kept(tmp_path: Path) -> None:
+    assert words(trained(tmp_path), "Taem ELIGABLE Harlwo")[0] == ["Team", "ELIGIBLE", "Harlow"]
+
+
 def test_known_words_names_digits_and_short_words_are_left(tmp_path: Path) -> None:
     component = trained(tmp_path)
     # "aply": under six letters only a swap is read; "Harlw" is not one from a word

@@ -11,9 +11,9 @@ parse time, reads an unknown word as a known one that is one slip away:
 
 Among several such words the commonest in the training data wins; a tie is
 left alone, as are digits, short words and words it knows. Only the tokens'
-``text`` and ``lemma`` change: the message's text, and so every entity's span
-and value, stay as the caller wrote them. Training messages are never changed
-(their words are known by definition).
+``text`` (in the case typed) and ``lemma`` change: the message's text, and so
+every entity's span and value, stay as the caller wrote them. Training messages
+are never changed (their words are known by definition).
 
 Place it after the tokenizer and before the featurizers that read tokens
 (``CountVectorsFeaturizer``, the CRF).
@@ -58,6 +58,15 @@ def _swaps(word: str) -> list[str]:
         for i in range(len(word) - 1)
         if word[i] != word[i + 1]
     ]
+
+
+def _cased_like(typed: str, word: str) -> str:
+    """``word`` in the case the caller typed (the CRF reads a capital as a name's sign)."""
+    if typed.isupper() and len(typed) > 1:
+        return word.upper()
+    if typed[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -185,7 +194,7 @@ class SpellingNormalizer(GraphComponent):  # type: ignore[misc]
         for token in tokens:
             word = self.known(token.text.lower())
             if word is not None:
-                token.text = word
+                token.text = _cased_like(token.text, word)
                 token.lemma = self.words[word][1]
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
