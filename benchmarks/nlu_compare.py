@@ -42,6 +42,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -213,6 +214,20 @@ MODEL_CACHE = CACHE_DIR / "nlu"
 MODEL_CACHE_KEEP = 16
 
 
+def our_component_files(config_text: str) -> list[Path]:
+    """The ``bot/nlu`` modules a config names, with the ``bot.nlu`` modules they import."""
+    pattern = re.compile(r"\bbot\.nlu\.(\w+)")
+    pending = set(pattern.findall(config_text))
+    found: set[Path] = set()
+    while pending:
+        path = ROOT / "bot" / "nlu" / f"{pending.pop()}.py"
+        if path in found or not path.is_file():
+            continue
+        found.add(path)
+        pending.update(pattern.findall(path.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
 def fingerprint(config: Path, full: bool = False) -> str:
     """A digest of everything a model depends on: config, data and package versions."""
     text = config.read_bytes()
@@ -220,9 +235,9 @@ def fingerprint(config: Path, full: bool = False) -> str:
     paths = sorted(NLU_DATA.rglob("*.yml"))
     if full:
         paths = [ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml"))]
-    if b"bot.nlu." in text:
-        # our own components: a change to their code is a different model
-        paths += sorted((ROOT / "bot" / "nlu").glob("*.py"))
+    # Our own components: a change to their code (or to what they import of
+    # bot.nlu) is a different model; a change to another component's is not.
+    paths += our_component_files(text.decode("utf-8"))
     for path in paths:
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
