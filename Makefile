@@ -51,7 +51,7 @@ haproxy: ## Debian's HAProxy for `make cluster` and the cluster tests
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; \
 	  else echo "The cluster needs HAProxy: sudo apt-get install haproxy"; exit 1; fi; }
 
-train: $(VENV)/.installed ## train the model if its inputs changed (about 2 minutes)
+train: $(VENV)/.installed ## train the model if its inputs changed (about a minute)
 	@scripts/train.sh >/dev/null
 
 seed: setup ## migrate and seed the database
