@@ -11,11 +11,12 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.spelling import ConfigError, SpellingNormalizer
+from bot.nlu.spelling import ConfigError, SpellingNormalizer, english_words
 
 TRAINING = [
     "am I eligible for support",
@@ -25,6 +26,8 @@ TRAINING = [
     "where do I send the form",
     "tell me about the awards",
     "who funded the awards",
+    "I want to make a complaint",
+    "which consultants were brought in",
 ]
 TABLES = [{"name": "place", "elements": ["Harlow", "Hertfordshire"]}]
 
@@ -47,9 +50,11 @@ def trained(tmp_path: Path, config: dict[str, Any] | None = None) -> SpellingNor
     return SpellingNormalizer.load(settings, storage, resource, context)
 
 
-def words(component: SpellingNormalizer, text: str) -> tuple[list[str], Message]:
+def words(
+    component: SpellingNormalizer, text: str, model: SpacyModel | None = None
+) -> tuple[list[str], Message]:
     message = tokenized(text)
-    component.process([message])
+    component.process([message], model)
     return [t.text for t in message.get(TOKENS_NAMES[TEXT])], message
 
 
@@ -65,6 +70,30 @@ def words(component: SpellingNormalizer, text: str) -> tuple[list[str], Message]
 )
 def test_a_slip_is_read_as_the_known_word(tmp_path: Path, text: str, expected: str) -> None:
     assert words(trained(tmp_path), text)[0] == expected.split()
+
+
+@pytest.fixture(scope="module")
+def spacy_model(tmp_path_factory: pytest.TempPathFactory) -> SpacyModel:
+    """The pipeline's spaCy model, as Rasa's SpacyNLP provides it."""
+    return SpacyNLP.create(
+        {**SpacyNLP.get_default_config(), "model": "en_core_web_md"},
+        LocalModelStorage(tmp_path_factory.mktemp("spacy")),
+        Resource("spacy"),
+        ExecutionContext(GraphSchema({}), "test"),
+    ).provide()
+
+
+def test_english_words_are_never_read_as_slips(tmp_path: Path, spacy_model: SpacyModel) -> None:
+    component = trained(tmp_path)
+    text = "is the form compliant and who bought it"
+    # without the dictionary they would be one slip from "complaint" and "brought"
+    assert words(component, text)[0][3] == "complaint"
+    assert words(component, text, spacy_model)[0] == text.split()
+    # slips are still read
+    assert words(component, "am i elgiible to make a compliant", spacy_model)[0][2] == "eligible"
+    assert {"compliant", "bought", "browse"} <= english_words(spacy_model)
+    assert "elgiible" not in english_words(spacy_model)
+    assert english_words(None) == frozenset()
 
 
 def test_the_case_typed_is_kept(tmp_path: Path) -> None:

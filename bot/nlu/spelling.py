@@ -10,7 +10,10 @@ parse time, reads an unknown word as a known one that is one slip away:
 - from ``edit_min_chars`` letters, also one letter missing, extra or wrong.
 
 Among several such words the commonest in the training data wins; a tie is
-left alone, as are digits, short words and words it knows. Only the tokens'
+left alone, as are digits, short words, words it knows and English words the
+training data happens not to have ("compliant" is not a slip for "complaint",
+nor "bought" for "brought"): those listed by spaCy's lemmatizer (its WordNet
+index and irregular forms), read from the pipeline's spaCy model. Only the tokens'
 ``text`` (in the case typed) and ``lemma`` change: the message's text, and so
 every entity's span and value, stay as the caller wrote them. Training messages
 are never changed (their words are known by definition).
@@ -38,6 +41,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -69,7 +73,23 @@ def _cased_like(typed: str, word: str) -> str:
     return word
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+def english_words(model: SpacyModel | None) -> frozenset[str]:
+    """The words spaCy's lemmatizer lists (WordNet's index and irregular forms), if any."""
+    if model is None or "lemmatizer" not in model.model.pipe_names:
+        return frozenset()
+    lookups = getattr(model.model.get_pipe("lemmatizer"), "lookups", None)
+    words: set[str] = set()
+    for name in ("lemma_index", "lemma_exc"):
+        if lookups is None or not lookups.has_table(name):
+            continue
+        for entries in lookups.get_table(name).values():
+            words.update(str(word).lower() for word in entries)
+    return frozenset(words)
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True, model_from="SpacyNLP"
+)
 class SpellingNormalizer(GraphComponent):  # type: ignore[misc]
     """Reads an unknown word as the known word one typing slip away."""
 
@@ -111,6 +131,7 @@ class SpellingNormalizer(GraphComponent):  # type: ignore[misc]
         self._resource = resource
         self.words: dict[str, tuple[int, str]] = {}
         self._long: list[str] = []
+        self._english: frozenset[str] | None = None
         self._learn(dict(words or {}))
 
     def _learn(self, words: dict[str, tuple[int, str]]) -> None:
@@ -141,8 +162,16 @@ class SpellingNormalizer(GraphComponent):  # type: ignore[misc]
         """The component with the words learnt at training (none if untrained)."""
         return cls(config, model_storage, resource, stored(model_storage, resource, WORDS_FILE))
 
-    def train(self, training_data: TrainingData) -> Resource:
-        """Learns the training examples' words and the lookup tables' names."""
+    def train(self, training_data: TrainingData, model: SpacyModel | None = None) -> Resource:
+        """Learns the training examples' words and the lookup tables' names.
+
+        Args:
+            training_data: The tokenized training data.
+            model: The pipeline's spaCy model (Rasa passes it; used at parse time only).
+
+        Returns:
+            The resource the words are stored in.
+        """
         counts: Counter[str] = Counter()
         lemmas: dict[str, Counter[str]] = {}
         for example in training_data.training_examples:
@@ -174,6 +203,8 @@ class SpellingNormalizer(GraphComponent):  # type: ignore[misc]
         """
         if word in self.words or not word.isalpha() or len(word) < self.swap_min_chars:
             return None
+        if self._english and word in self._english:
+            return None
         near = [w for w in _swaps(word) if w in self.words]
         if not near and len(word) >= self.edit_min_chars:
             near = [
@@ -197,12 +228,25 @@ class SpellingNormalizer(GraphComponent):  # type: ignore[misc]
                 token.text = _cased_like(token.text, word)
                 token.lemma = self.words[word][1]
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+    def process_training_data(
+        self, training_data: TrainingData, model: SpacyModel | None = None
+    ) -> TrainingData:
         """Training data as it is: its words are the known ones."""
         return training_data
 
-    def process(self, messages: list[Message]) -> list[Message]:
-        """Reads each message's unknown words as the known words one slip away."""
+    def process(self, messages: list[Message], model: SpacyModel | None = None) -> list[Message]:
+        """Reads each message's unknown words as the known words one slip away.
+
+        Args:
+            messages: Tokenized messages.
+            model: The pipeline's spaCy model (Rasa passes it): its English words are
+                never read as slips.
+
+        Returns:
+            The same messages.
+        """
+        if self._english is None and model is not None:
+            self._english = english_words(model)
         if self.words:
             for message in messages:
                 self._normalise(message)
