@@ -16,7 +16,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.spelling import ConfigError, SpellingNormalizer, english_words
+from bot.nlu.settings import ConfigError
+from bot.nlu.spelling import SpellingNormalizer, english_words
 
 TRAINING = [
     "am I eligible for support",

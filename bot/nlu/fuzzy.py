@@ -44,16 +44,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.scope import best_intent
+from bot.nlu.settings import ConfigError, whole_number
 from bot.nlu.storage import store, stored
 
 logger = logging.getLogger(__name__)
 
 NAMES_FILE = "fuzzy_names.joblib"
 MAX_WORDS = 4
-
-
-class ConfigError(ValueError):
-    """The component's settings in ``config.yml`` are unusable."""
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -95,17 +92,11 @@ class FuzzyLookupExtractor(GraphComponent, EntityExtractorMixin):  # type: ignor
             or not all(isinstance(i, str) and i for i in intents)
         ):
             raise ConfigError("FuzzyLookupExtractor: 'intents' must be a list of intent names.")
-        limits = (("min_chars", 3, 100), ("chars_per_edit", 4, 100), ("max_tokens", 1, 100_000))
-        for key, low, high in limits:
-            value = config.get(key)
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise ConfigError(
-                    f"FuzzyLookupExtractor: '{key}' must be a whole number {low}-{high}."
-                )
+        name = type(self).__name__
         self.intents = frozenset(intents)
-        self.min_chars = int(config["min_chars"])
-        self.chars_per_edit = int(config["chars_per_edit"])
-        self.max_tokens = int(config["max_tokens"])
+        self.min_chars = whole_number(config, name, "min_chars", 3, 100)
+        self.chars_per_edit = whole_number(config, name, "chars_per_edit", 4, 100)
+        self.max_tokens = whole_number(config, name, "max_tokens", 1, 100_000)
         self._model_storage = model_storage
         self._resource = resource
         self.names: dict[str, tuple[str, str]] = dict(names or {})

@@ -55,12 +55,10 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.settings import ConfigError
+
 FALLBACK_INTENT = "nlu_fallback"
 _ARTICLE = re.compile(r"the\s+", re.IGNORECASE)
-
-
-class ConfigError(ValueError):
-    """The component's settings in ``config.yml`` are unusable."""
 
 
 def best_intent(parse: dict[str, Any]) -> str | None:

@@ -41,6 +41,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.segments import SEGMENTS_KEY, is_question, question_count, split_questions
+from bot.nlu.settings import ConfigError
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -56,10 +57,6 @@ def asked(pieces: list[str]) -> list[str]:
         len(pieces),
     )
     return pieces[first:]
-
-
-class ConfigError(ValueError):
-    """The component's settings in ``config.yml`` are unusable."""
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -46,13 +46,10 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.settings import whole_number
 from bot.nlu.storage import store, stored
 
 WORDS_FILE = "spelling_words.joblib"
-
-
-class ConfigError(ValueError):
-    """The component's settings in ``config.yml`` are unusable."""
 
 
 def _swaps(word: str) -> list[str]:
@@ -121,12 +118,9 @@ class SpellingNormalizer(GraphComponent):  # type: ignore[misc]
         Raises:
             ConfigError: If a setting is unusable.
         """
-        for key in ("swap_min_chars", "edit_min_chars"):
-            value = config.get(key)
-            if not isinstance(value, int) or isinstance(value, bool) or not 3 <= value <= 50:
-                raise ConfigError(f"SpellingNormalizer: '{key}' must be a whole number 3-50.")
-        self.swap_min_chars = int(config["swap_min_chars"])
-        self.edit_min_chars = int(config["edit_min_chars"])
+        name = type(self).__name__
+        self.swap_min_chars = whole_number(config, name, "swap_min_chars", 3, 50)
+        self.edit_min_chars = whole_number(config, name, "edit_min_chars", 3, 50)
         self._model_storage = model_storage
         self._resource = resource
         self.words: dict[str, tuple[int, str]] = {}
@@ -182,10 +176,9 @@ class SpellingNormalizer(GraphComponent):  # type: ignore[misc]
         for table in training_data.lookup_tables:
             for element in table.get("elements") or []:
                 for word in str(element).lower().split():
-                    counts.setdefault(word, 0)
-                    lemmas.setdefault(word, Counter())[word] += 0
+                    counts.setdefault(word, 0)  # known, but never a likelier reading
         words = {
-            word: (count, lemmas[word].most_common(1)[0][0] if lemmas[word] else word)
+            word: (count, lemmas[word].most_common(1)[0][0] if word in lemmas else word)
             for word, count in counts.items()
         }
         store(self._model_storage, self._resource, WORDS_FILE, words)
