@@ -234,8 +234,9 @@ def services(config: StackConfig) -> list[Service]:
         "--endpoints",
         str(endpoints_file(config)),
         "--enable-api",
-        "--auth-token",
-        config.rasa_token,
+        # One argument: a generated token may start with "-", which argparse would
+        # otherwise read as the next option and refuse to start Rasa.
+        f"--auth-token={config.rasa_token}",
     ]
     if config.cors_origins:
         # One --cors with every origin: argparse keeps only the last of repeated --cors.

@@ -141,6 +141,22 @@ async def test_hotline_channel_forwards_staff_fields_and_custom_payloads() -> No
     assert {room for _, _, room in sio.emitted} == {"conv"}
 
 
+def test_rasa_reads_a_token_that_starts_with_a_dash(tmp_path: Path) -> None:
+    """A generated token may start with "-" (token_urlsafe): Rasa must still start."""
+    from rasa.cli.arguments.run import add_server_arguments
+
+    from bot.stack import StackConfig, services
+
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"")
+    config = StackConfig.from_env({"RASA_MODEL": str(model), "RASA_TOKEN": "-Xy_1-2"})
+    rasa = next(s for s in services(config) if s.name == "rasa")
+    parser = argparse.ArgumentParser()
+    add_server_arguments(parser)
+    parsed, _ = parser.parse_known_args(rasa.argv[2:])
+    assert parsed.auth_token == "-Xy_1-2"
+
+
 def test_rasa_allows_every_cors_origin(tmp_path: Path) -> None:
     """Repeated `--cors` flags keep only the last origin (argparse, nargs="*")."""
     from rasa.cli.arguments.run import add_server_arguments
